@@ -1,0 +1,1 @@
+"""The Dash explorer and workbench for policykg."""

@@ -1,0 +1,1 @@
+"""Neo4j access for policykg: the ontology, the schema, the Cypher, the writer and reader."""

@@ -1,0 +1,1 @@
+"""Loading documents and extracting typed records from them; never touches the database."""

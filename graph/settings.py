@@ -1,0 +1,39 @@
+"""Configuration, read once at the entry points from the environment or a `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.records import Tlp
+
+
+class Settings(BaseSettings):
+    """Where Neo4j is and how policykg behaves; the password is kept as a secret."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    neo4j_uri: str = "bolt://127.0.0.1:7687"
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr = SecretStr("")
+    neo4j_database: str = "neo4j"
+
+    policykg_home: Path = Path(".policykg")
+    policykg_default_tlp: Tlp = "CLEAR"
+    policykg_query_timeout: float = 15.0
+    policykg_query_row_cap: int = 1000
+    policykg_spacy_model: str | None = None
+
+    def driver(self):  # noqa: ANN201 - neo4j.Driver, imported lazily to keep start-up light
+        """Open a driver; only the CLI and the app call this."""
+        from neo4j import GraphDatabase
+
+        return GraphDatabase.driver(
+            self.neo4j_uri, auth=(self.neo4j_user, self.neo4j_password.get_secret_value())
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,953 @@
+"""spaCy components that turn a parsed `Doc` into ontology-typed entities, relations and themes.
+
+Every component is registered with `@Language.factory`, declares what it needs and sets, and
+takes its patterns from the ontology when it is initialised (`initialize(ontology=...)`, or
+lazily from the default ontology). They annotate the `Doc` only; `ingest.extract.to_records`
+turns the annotations into records. Entities live in `doc.ents` with `label_` = ontology
+type, `kb_id_` = canonical name and `id_` = how they were found (registry, acronym, lemma,
+ner). Relations and themes are plain, serialisable tuples in `doc._` extensions, so docs
+survive the trip back from `nlp.pipe(n_process>1)` workers.
+
+Pipeline order (see `add_components`): paragraphs -> [model up to lemmatizer] -> ontology
+ruler -> lemma terms -> ner -> acronyms -> ner mapper -> canonicaliser -> relations -> themes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span, Token
+from spacy.util import filter_spans
+
+from graph.ontology import Ontology, RegistryEntry, default_ontology, load_ontology, normalise
+
+# Extension attributes (plain data: serialisable with the Doc).
+if not Doc.has_extension("policykg_relations"):
+    # (source start_char, source end_char, type, target start_char, target end_char, method)
+    Doc.set_extension("policykg_relations", default=None)
+if not Doc.has_extension("policykg_themes"):
+    # (sentence start_char, (theme ids...))
+    Doc.set_extension("policykg_themes", default=None)
+
+METHOD_REGISTRY = "registry"
+METHOD_ACRONYM = "acronym"
+METHOD_LEMMA = "lemma"
+METHOD_NER = "ner"
+
+# Heads that may follow a sector or threat term without changing what it names:
+# "ransomware attacks" -> ransomware, "health systems" -> healthcare.
+DEFAULT_TERM_HEADS: tuple[str, ...] = (
+    "attack", "threat", "gang", "group", "operator", "actor", "campaign", "incident",
+    "sector", "system", "infrastructure", "network", "service", "provider", "asset",
+    "ecosystem", "industry", "email", "mail", "message", "activity", "operation", "community",
+)
+# Generic classes of actors and umbrella words the guide excludes from the graph.
+DEFAULT_GENERIC: tuple[str, ...] = (
+    "member states", "member state", "states", "state", "industry", "government", "governments",
+    "state and non-state actors", "non-state actors", "state actors", "criminal entities",
+    "hospitals", "union", "member", "members", "parliament", "council", "agency", "authorities",
+    "cyber threats", "cyberattacks", "cybersecurity", "cyber", "internet", "eu member states",
+    "partners", "stakeholders", "operators", "entities", "users", "customers", "question",
+)
+# The head word of an unknown long form, when NER has no opinion, decides its type.
+DEFAULT_TYPE_HEADS: dict[str, tuple[str, ...]] = {
+    "Actor": (
+        "agency", "centre", "center", "authority", "authorities", "committee", "council",
+        "network", "group", "service", "office", "organisation", "organization", "team",
+        "bank", "court", "parliament", "commission", "board", "body", "consortium",
+        "institute", "staff", "alliance", "community", "forum", "ministry", "department",
+        "representative", "secretariat", "congress", "command", "cell", "unit",
+    ),
+    "Initiative": (
+        "act", "directive", "regulation", "strategy", "plan", "policy", "platform",
+        "database", "toolbox", "package", "framework", "initiative", "academy", "code",
+        "treaty", "decision", "recommendation", "exercise", "project", "communication",
+        "agenda", "compass", "mechanism", "reserve", "shield", "programme", "program",
+    ),
+    "FundingInstrument": ("fund", "facility", "voucher", "vouchers", "instrument", "budget"),
+}
+_PREPOSITIONS = {"of", "for", "on", "against", "in", "to", "and", "at"}
+_ACRONYM_RE = re.compile(r"^(?=.*[A-Z].*[A-Z])[A-Za-z0-9²&/\-]{2,15}s?$")
+_HEADING_RE = re.compile(r"^(question|chapter|section|article|annex|part|update)\b", re.I)
+_DIGITS_RE = re.compile(r"^[\d\s.,:/%€$-]+$")
+
+
+# --------------------------------------------------------------------------------------------
+# The registry index: cached lookups of surface forms, shared by every component.
+
+
+def _plural(word: str) -> str:
+    if word.endswith(("s", "x", "ch", "sh")):
+        return word + "es" if not word.endswith("s") else word
+    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _variants(form: str) -> set[str]:
+    """Surface variants of a registry form: plural of the last word, hyphen/space swaps."""
+    out = {form}
+    words = form.split()
+    if words and words[-1].isalpha() and words[-1].islower():
+        out.add(" ".join([*words[:-1], _plural(words[-1])]))
+    for v in list(out):
+        if "-" in v:
+            out.add(v.replace("-", " "))
+            out.add(v.replace("-", ""))
+        if " " in v and len(words) == 2 and not any(w[:1].isupper() for w in words):
+            out.add(v.replace(" ", "-"))
+    return out
+
+
+def is_acronym(form: str) -> bool:
+    """Single-token forms with two or more capitals (ENISA, NIS2, eIDAS, CERT-EU)."""
+    return " " not in form and bool(_ACRONYM_RE.match(form))
+
+
+@dataclass(eq=False)
+class RegistryIndex:
+    """Normalised surface forms of the registry, with the cached lookups the components use."""
+
+    ontology: Ontology
+
+    def __post_init__(self) -> None:
+        self.surfaces: dict[str, RegistryEntry] = {}
+        for entry in self.ontology.registry:
+            for form in entry.surface_forms:
+                for variant in _variants(form):
+                    self.surfaces.setdefault(normalise(variant), entry)
+        # exact surface forms win over generated variants
+        for form, entries in self.ontology.by_surface().items():
+            self.surfaces[form] = entries[0]
+        self.by_name = {normalise(e.name): e for e in self.ontology.registry}
+        self._fuzzy_choices = [s for s in self.surfaces if len(s) >= 8 and " " in s]
+        self.lookup = lru_cache(maxsize=50_000)(self._lookup)  # type: ignore[method-assign]
+        self.fuzzy = lru_cache(maxsize=20_000)(self._fuzzy)  # type: ignore[method-assign]
+
+    def _lookup(self, text: str) -> RegistryEntry | None:
+        key = normalise(text).replace("\u2019", "'")
+        if key.endswith("'s"):
+            key = key[:-2]
+        elif key.endswith("'"):
+            key = key[:-1]
+        for candidate in (key, key.rstrip(".,;:"), key.replace("-", " "), key.replace(" - ", "-")):
+            if candidate in self.surfaces:
+                return self.surfaces[candidate]
+        words = key.split()
+        if words:
+            singular = " ".join([*words[:-1], _singular(words[-1])])
+            if singular in self.surfaces:
+                return self.surfaces[singular]
+        return None
+
+    def _fuzzy(self, text: str, cutoff: float = 92.0) -> RegistryEntry | None:
+        """Near-miss spelling of a long registry name (never used for short or one-word names)."""
+        key = normalise(text)
+        if len(key) < 8 or " " not in key or not self._fuzzy_choices:
+            return None
+        best = process.extractOne(key, self._fuzzy_choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+        return self.surfaces[best[0]] if best else None
+
+
+_INDEXES: dict[int, RegistryIndex] = {}
+
+
+def registry_index(ontology: Ontology) -> RegistryIndex:
+    """One index per ontology object, built on first use."""
+    index = _INDEXES.get(id(ontology))
+    if index is None or index.ontology is not ontology:
+        index = RegistryIndex(ontology)
+        _INDEXES[id(ontology)] = index
+    return index
+
+
+def _ontology_for(path: str) -> Ontology:
+    return load_ontology(path) if path else default_ontology()
+
+
+def _key_of(token: Token) -> str:
+    """The comparison form of a token for lemma work: its lemma if the pipeline set one."""
+    return (token.lemma_ or _singular(token.lower_)).lower()
+
+
+def _replace_ents(doc: Doc, new: Sequence[Span], *, keep_existing_on_conflict: bool) -> None:
+    """Merge `new` spans into `doc.ents`; on overlap the existing or the new span wins."""
+    existing = list(doc.ents)
+    if keep_existing_on_conflict:
+        taken = [(e.start, e.end) for e in existing]
+        extra = [s for s in new if not any(s.start < b and a < s.end for a, b in taken)]
+        doc.ents = filter_spans(existing + extra)
+    else:
+        kept = [e for e in existing if not any(e.start < s.end and s.start < e.end for s in new)]
+        doc.ents = filter_spans(kept + list(new))
+
+
+# --------------------------------------------------------------------------------------------
+# (0) Paragraph and bullet boundaries are sentence boundaries.
+
+
+@Language.factory("policykg_paragraphs", assigns=["token.is_sent_start"])
+def make_paragraphs(nlp: Language, name: str) -> ParagraphSplitter:
+    return ParagraphSplitter()
+
+
+class ParagraphSplitter:
+    """Headings and bullets have no full stop; a blank line or a new bullet starts a sentence."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        for i, token in enumerate(doc[:-1]):
+            if token.is_space and "\n" in token.text:
+                doc[i + 1].is_sent_start = True
+            elif "\n" in token.whitespace_ or token.text.endswith("\n"):
+                nxt = doc[i + 1]
+                if nxt.text in {"-", "•", "*", "–"} or token.text in {":", ";"}:
+                    nxt.is_sent_start = True
+        return doc
+
+
+# --------------------------------------------------------------------------------------------
+# (a) The ontology ruler: registry names ahead of the statistical NER.
+
+
+@Language.factory(
+    "policykg_ruler",
+    assigns=["doc.ents"],
+    default_config={"ontology_path": "", "term_heads": list(DEFAULT_TERM_HEADS)},
+)
+def make_ruler(nlp: Language, name: str, ontology_path: str, term_heads: list[str]) -> OntologyRuler:
+    return OntologyRuler(nlp, name, ontology_path=ontology_path, term_heads=term_heads)
+
+
+class OntologyRuler:
+    """Phrase-matches every registry surface form: long names on LOWER with plural and
+    hyphen variants, acronyms and capitalised single words on exact case."""
+
+    def __init__(self, nlp: Language, name: str, *, ontology_path: str = "",
+                 term_heads: Iterable[str] = DEFAULT_TERM_HEADS) -> None:
+        self.nlp = nlp
+        self.name = name
+        self.ontology_path = ontology_path
+        self.term_heads = frozenset(term_heads)
+        self.index: RegistryIndex | None = None
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None,
+                   ontology: Ontology | None = None) -> None:
+        onto = ontology or _ontology_for(self.ontology_path)
+        self.index = registry_index(onto)
+        self.lower = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        self.exact = PhraseMatcher(self.nlp.vocab, attr="ORTH")
+        self.entries: dict[str, RegistryEntry] = {}
+        lower_forms: dict[str, set[str]] = {}
+        exact_forms: dict[str, set[str]] = {}
+        for entry in onto.registry:
+            self.entries[entry.key] = entry
+            for form in entry.surface_forms:
+                single_cap = " " not in form and any(c.isupper() for c in form)
+                target = exact_forms if (is_acronym(form) or single_cap) else lower_forms
+                target.setdefault(entry.key, set()).update(_variants(form))
+        make = self.nlp.make_doc
+        for key, forms in lower_forms.items():
+            self.lower.add(key, [make(f) for f in sorted(forms)])
+        for key, forms in exact_forms.items():
+            self.exact.add(key, [make(f) for f in sorted(forms)])
+
+    def _ensure(self) -> None:
+        if self.index is None:
+            self.initialize()
+
+    def __call__(self, doc: Doc) -> Doc:
+        self._ensure()
+        vocab = doc.vocab.strings
+        spans = []
+        for matcher in (self.lower, self.exact):
+            for match_id, start, end in matcher(doc):
+                entry = self.entries[vocab[match_id]]
+                if entry.type in ("Sector", "Threat"):
+                    end = _extend_head(doc, end, self.term_heads)
+                spans.append(Span(doc, start, end, label=entry.type, kb_id=entry.name,
+                                  span_id=METHOD_REGISTRY))
+        if spans:
+            _replace_ents(doc, filter_spans(spans), keep_existing_on_conflict=False)
+        return doc
+
+
+def _extend_head(doc: Doc, end: int, heads: frozenset[str]) -> int:
+    if end < len(doc) and _key_of(doc[end]) in heads and doc[end].is_alpha:
+        return end + 1
+    return end
+
+
+# --------------------------------------------------------------------------------------------
+# (d) Lemma-based sector and threat terms ("talent shortages" -> skills shortage).
+
+
+@Language.factory(
+    "policykg_terms",
+    requires=["token.lemma"],
+    assigns=["doc.ents"],
+    default_config={"ontology_path": "", "term_heads": list(DEFAULT_TERM_HEADS)},
+)
+def make_terms(nlp: Language, name: str, ontology_path: str, term_heads: list[str]) -> TermMatcher:
+    return TermMatcher(nlp, name, ontology_path=ontology_path, term_heads=term_heads)
+
+
+class TermMatcher:
+    """Matches Sector and Threat registry forms on lemmas, so inflected and plural forms of
+    multi-word terms resolve ("health systems", "talent shortages", "ransomware gangs")."""
+
+    def __init__(self, nlp: Language, name: str, *, ontology_path: str = "",
+                 term_heads: Iterable[str] = DEFAULT_TERM_HEADS) -> None:
+        self.nlp = nlp
+        self.name = name
+        self.ontology_path = ontology_path
+        self.term_heads = frozenset(term_heads)
+        self.patterns: dict[tuple[str, ...], RegistryEntry] | None = None
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None,
+                   ontology: Ontology | None = None) -> None:
+        onto = ontology or _ontology_for(self.ontology_path)
+        pipeline = nlp or self.nlp
+        forms: list[tuple[str, RegistryEntry]] = []
+        for entry in onto.registry:
+            if entry.type in ("Sector", "Threat"):
+                forms.extend((f, entry) for f in entry.surface_forms if not is_acronym(f))
+        lemmatise = _lemmatiser(pipeline)
+        self.patterns = {}
+        for (_form, entry), lemmas in zip(forms, lemmatise([f for f, _ in forms]), strict=True):
+            if lemmas:
+                self.patterns.setdefault(lemmas, entry)
+        self.first = {p[0] for p in self.patterns}
+        self.max_len = max((len(p) for p in self.patterns), default=0)
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.patterns is None:
+            self.initialize()
+        assert self.patterns is not None
+        keys = [_key_of(t) for t in doc]
+        spans = []
+        i = 0
+        n = len(doc)
+        while i < n:
+            if keys[i] in self.first:
+                for length in range(min(self.max_len, n - i), 0, -1):
+                    entry = self.patterns.get(tuple(keys[i:i + length]))
+                    if entry is not None:
+                        end = _extend_head(doc, i + length, self.term_heads)
+                        spans.append(Span(doc, i, end, label=entry.type, kb_id=entry.name,
+                                          span_id=METHOD_LEMMA))
+                        i = end - 1
+                        break
+            i += 1
+        if spans:
+            _replace_ents(doc, spans, keep_existing_on_conflict=True)
+        return doc
+
+
+def _lemmatiser(nlp: Language):
+    """Lemmatise pattern strings with the pipeline's own tagger and lemmatizer (if any)."""
+    wanted = [n for n in nlp.pipe_names if n in {"tok2vec", "tagger", "attribute_ruler",
+                                                  "lemmatizer", "morphologizer"}]
+
+    def run(texts: list[str]) -> list[tuple[str, ...]]:
+        if not wanted:
+            return [tuple(_key_of(t) for t in nlp.make_doc(t)) for t in texts]
+        out = []
+        with nlp.select_pipes(enable=wanted):
+            for doc in nlp.pipe(texts, batch_size=256):
+                out.append(tuple(_key_of(t) for t in doc))
+        return out
+
+    return run
+
+
+# --------------------------------------------------------------------------------------------
+# (b) "long form (ACRO)" and "ACRO (long form)": the document teaches its own aliases.
+
+
+@Language.factory(
+    "policykg_acronyms",
+    requires=["doc.ents"],
+    assigns=["doc.ents"],
+    default_config={"ontology_path": ""},
+)
+def make_acronyms(nlp: Language, name: str, ontology_path: str) -> AcronymResolver:
+    return AcronymResolver(nlp, name, ontology_path=ontology_path)
+
+
+def _initials_match(short: str, long_tokens: Sequence[str]) -> int:
+    """How many trailing tokens of `long_tokens` form the long form of `short`, or 0.
+
+    Schwartz & Hearst's backward match: every letter of the acronym is found, in order, in
+    the long form, and the first one starts a word."""
+    letters = [c.lower() for c in short if c.isalnum()]
+    if short.endswith("s") and len(letters) > 2 and short[:-1].isupper():
+        letters = letters[:-1]  # ESAs, CSIRTs
+    if not letters:
+        return 0
+    max_tokens = min(len(long_tokens), len(letters) + 5)
+    for size in range(1, max_tokens + 1):
+        words = long_tokens[-size:]
+        if words[0].lower() in _PREPOSITIONS or not words[0][:1].isalnum():
+            continue
+        text = " ".join(words).lower()
+        if _sh_match(letters, text) and words[0][0].lower() == letters[0]:
+            content = [w for w in words if w.lower() not in _PREPOSITIONS and w[:1].isalpha()]
+            if len(content) <= len(letters) + 2:
+                return size
+    return 0
+
+
+def _sh_match(letters: list[str], text: str) -> bool:
+    li = len(letters) - 1
+    ti = len(text) - 1
+    while li >= 0:
+        c = letters[li]
+        while ti >= 0 and (text[ti] != c or (li == 0 and ti > 0 and text[ti - 1].isalnum())):
+            ti -= 1
+        if ti < 0:
+            return False
+        ti -= 1
+        li -= 1
+    return True
+
+
+def _type_from_head(words: Sequence[str], type_heads: dict[str, tuple[str, ...]]) -> str | None:
+    head = words[-1]
+    for i, w in enumerate(words):
+        if i > 0 and w.lower() in {"of", "for", "on", "against"}:
+            head = words[i - 1]
+            break
+    head = head.lower()
+    for etype, heads in type_heads.items():
+        if head in heads or _singular(head) in heads:
+            return etype
+    return None
+
+
+class AcronymResolver:
+    """Finds definitions "long form (ACRO)" / "ACRO (long form)" and labels the definition and
+    every later bare use of the acronym as one entity. A definition whose either side is in the
+    registry resolves to that entry; otherwise the long form is the canonical name and its type
+    comes from NER or from the long form's head word ("... Centre" -> Actor)."""
+
+    def __init__(self, nlp: Language, name: str, *, ontology_path: str = "",
+                 type_heads: dict[str, tuple[str, ...]] | None = None) -> None:
+        self.nlp = nlp
+        self.name = name
+        self.ontology_path = ontology_path
+        self.type_heads = type_heads or DEFAULT_TYPE_HEADS
+        self.index: RegistryIndex | None = None
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None,
+                   ontology: Ontology | None = None) -> None:
+        self.index = registry_index(ontology or _ontology_for(self.ontology_path))
+
+    def definitions(self, doc: Doc) -> list[tuple[Span, Span]]:
+        """(long form, acronym) span pairs defined in the document."""
+        found = []
+        for i, tok in enumerate(doc):
+            if tok.text != "(":
+                continue
+            close = next((j for j in range(i + 1, min(i + 25, len(doc))) if doc[j].text == ")"),
+                         None)
+            if close is None or close == i + 1:
+                continue
+            inner = doc[i + 1:close]
+            inner_text = inner.text
+            if is_acronym(inner_text.replace(" ", "")) and len(inner) <= 3 \
+                    and " " not in inner_text.strip():
+                start = max(tok.sent.start, i - 20)
+                words = [t.text for t in doc[start:i]]
+                size = _initials_match(inner_text, words)
+                if size:
+                    found.append((doc[i - size:i], inner))
+            elif i > 0 and is_acronym(doc[i - 1].text) and len(inner) >= 2:
+                words = [t.text for t in inner]
+                size = _initials_match(doc[i - 1].text, words)
+                if size == len(words):
+                    found.append((inner, doc[i - 1:i]))
+        return found
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.index is None:
+            self.initialize()
+        assert self.index is not None
+        defs = self.definitions(doc)
+        if not defs:
+            return doc
+        ents_by_token = {t: e for e in doc.ents for t in range(e.start, e.end)}
+        known: dict[str, tuple[str, str, str]] = {}  # acronym -> (type, name, method)
+        new: list[Span] = []
+        for long_span, acro_span in defs:
+            acro = acro_span.text
+            entry = self.index.lookup(acro_span.text) if is_acronym(acro) else None
+            long_entry = self.index.lookup(long_span.text) or self.index.fuzzy(long_span.text)
+            entry = long_entry or entry
+            if entry is not None:
+                label, name, method = entry.type, entry.name, METHOD_REGISTRY
+            else:
+                ner = ents_by_token.get(long_span.root.i)
+                label = None
+                if ner is not None and ner.label_ in {"Actor", "Initiative", "FundingInstrument",
+                                                      "Event", "Location"}:
+                    label = ner.label_
+                label = _type_from_head([t.text for t in long_span], self.type_heads) or label
+                if label is None and ner is not None and ner.label_ in {"ORG", "LAW", "EVENT"}:
+                    label = {"ORG": "Actor", "LAW": "Initiative", "EVENT": "Event"}[ner.label_]
+                if label is None:
+                    continue
+                name, method = _clean_long_form(long_span.text), METHOD_ACRONYM
+            known[acro] = (label, name, method)
+            new.append(Span(doc, long_span.start, long_span.end, label=label, kb_id=name,
+                            span_id=method))
+        if known:
+            for tok in doc:
+                if tok.text in known:
+                    label, name, method = known[tok.text]
+                    new.append(Span(doc, tok.i, tok.i + 1, label=label, kb_id=name,
+                                    span_id=method))
+            existing = [e for e in doc.ents if e.id_ == METHOD_REGISTRY]
+            new = [s for s in new
+                   if not any(s.start < e.end and e.start < s.end for e in existing)]
+            _replace_ents(doc, filter_spans(new), keep_existing_on_conflict=False)
+        return doc
+
+
+def _clean_long_form(text: str) -> str:
+    text = " ".join(text.split())
+    if text.lower().startswith("the "):
+        text = text[4:]
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# (c) Statistical NER labels onto ontology types, with noise filters.
+
+
+@Language.factory(
+    "policykg_ner_mapper",
+    requires=["doc.ents"],
+    assigns=["doc.ents"],
+    default_config={"ontology_path": "", "generic": list(DEFAULT_GENERIC)},
+)
+def make_ner_mapper(nlp: Language, name: str, ontology_path: str,
+                    generic: list[str]) -> NerMapper:
+    return NerMapper(nlp, name, ontology_path=ontology_path, generic=generic)
+
+
+class NerMapper:
+    """Relabels NER spans (ORG, GPE, LAW...) with the ontology type that lists them in
+    `spacy_labels`; drops dates, numbers, people, pronouns, CAPS headings and generic classes."""
+
+    def __init__(self, nlp: Language, name: str, *, ontology_path: str = "",
+                 generic: Iterable[str] = DEFAULT_GENERIC) -> None:
+        self.nlp = nlp
+        self.name = name
+        self.ontology_path = ontology_path
+        self.generic = frozenset(normalise(g) for g in generic)
+        self.mapping: dict[str, str] | None = None
+        self.types: frozenset[str] = frozenset()
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None,
+                   ontology: Ontology | None = None) -> None:
+        onto = ontology or _ontology_for(self.ontology_path)
+        self.mapping = {}
+        for etype in onto.entity_types.values():
+            for label in etype.spacy_labels:
+                self.mapping.setdefault(label, etype.name)
+        self.types = frozenset(onto.entity_types)
+
+    def keep(self, span: Span) -> Span | None:
+        """The cleaned span if it can name an entity, else None."""
+        start, end = span.start, span.end
+        doc = span.doc
+        while start < end and (doc[start].lower_ in {"the", "a", "an", "this", "that", "its",
+                                                     "their", "our"}
+                               or doc[start].is_punct or doc[start].is_space):
+            start += 1
+        while end > start and (doc[end - 1].is_punct or doc[end - 1].is_space
+                               or doc[end - 1].lower_ in {"'s", "’s", "'"}):
+            end -= 1
+        if end <= start:
+            return None
+        core = doc[start:end]
+        text = core.text
+        if "\n" in text or len(text) < 2 or _DIGITS_RE.match(text) or _HEADING_RE.match(text):
+            return None
+        if any(t.pos_ == "PRON" or t.like_num and len(core) == 1 for t in core):
+            return None
+        words = [t for t in core if t.is_alpha]
+        if not words:
+            return None
+        if len(words) >= 2 and all(t.is_upper for t in words):
+            return None  # headings in CAPS
+        if text.islower():
+            return None
+        if normalise(text) in self.generic:
+            return None
+        return core
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.mapping is None:
+            self.initialize()
+        assert self.mapping is not None
+        out = []
+        for ent in doc.ents:
+            if ent.label_ in self.types:
+                out.append(ent)
+                continue
+            etype = self.mapping.get(ent.label_)
+            if etype is None:
+                continue
+            core = self.keep(ent)
+            if core is not None:
+                out.append(Span(doc, core.start, core.end, label=etype, span_id=METHOD_NER))
+        doc.ents = out
+        return doc
+
+
+# --------------------------------------------------------------------------------------------
+# (e) Canonical names: registry alias lookup, then fuzzy matching of unresolved spans only.
+
+
+@Language.factory(
+    "policykg_canonicaliser",
+    requires=["doc.ents"],
+    assigns=["doc.ents"],
+    default_config={"ontology_path": "", "fuzzy_cutoff": 92.0},
+)
+def make_canonicaliser(nlp: Language, name: str, ontology_path: str,
+                       fuzzy_cutoff: float) -> Canonicaliser:
+    return Canonicaliser(nlp, name, ontology_path=ontology_path, fuzzy_cutoff=fuzzy_cutoff)
+
+
+class Canonicaliser:
+    """Gives every entity span its canonical name (`kb_id_`) and, for registry entries, the
+    registry's type. Spans not in the registry keep their cleaned text as name."""
+
+    def __init__(self, nlp: Language, name: str, *, ontology_path: str = "",
+                 fuzzy_cutoff: float = 92.0) -> None:
+        self.nlp = nlp
+        self.name = name
+        self.ontology_path = ontology_path
+        self.fuzzy_cutoff = fuzzy_cutoff
+        self.index: RegistryIndex | None = None
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None,
+                   ontology: Ontology | None = None) -> None:
+        self.index = registry_index(ontology or _ontology_for(self.ontology_path))
+
+    def resolve(self, text: str) -> RegistryEntry | None:
+        assert self.index is not None
+        return self.index.lookup(text) or self.index.fuzzy(text, self.fuzzy_cutoff)
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.index is None:
+            self.initialize()
+        out = []
+        changed = False
+        for ent in doc.ents:
+            if ent.kb_id_:
+                out.append(ent)
+                continue
+            changed = True
+            entry = self.resolve(ent.text)
+            if entry is not None:
+                method = ent.id_ or METHOD_NER
+                out.append(Span(doc, ent.start, ent.end, label=entry.type, kb_id=entry.name,
+                                span_id=method))
+            else:
+                out.append(Span(doc, ent.start, ent.end, label=ent.label_,
+                                kb_id=_clean_long_form(ent.text), span_id=ent.id_ or METHOD_NER))
+        if changed:
+            doc.ents = out
+        return doc
+
+
+# --------------------------------------------------------------------------------------------
+# (f) Typed relations from dependency paths between entities of one sentence.
+
+
+@Language.factory(
+    "policykg_relations",
+    requires=["doc.ents", "token.dep", "token.lemma"],
+    assigns=["doc._.policykg_relations"],
+    default_config={"ontology_path": "", "max_path": 8},
+)
+def make_relations(nlp: Language, name: str, ontology_path: str,
+                   max_path: int) -> RelationExtractor:
+    return RelationExtractor(nlp, name, ontology_path=ontology_path, max_path=max_path)
+
+
+_GROUP_TRIGGERS = {"compose", "composed", "consist", "comprise", "include"}
+_NOMINAL_DEPS = {"compound", "amod", "nmod", "prep", "pobj", "appos", "conj", "cc", "det",
+                 "poss", "case", "punct"}
+
+
+class RelationExtractor:
+    """For each pair of entities in a sentence, walks the dependency path between their heads
+    and looks for a trigger lemma of a relation type whose source and target types fit. The
+    trigger nearest the pair's common ancestor wins. Coordinated entities ("A and B will work
+    together") use the verb that governs the coordination; Initiative-Sector pairs joined by a
+    preposition inside one noun phrase ("an action plan for ... hospitals") give COVERS, and an
+    Initiative whose own name contains a sector covers it ("Postal Services Directive")."""
+
+    def __init__(self, nlp: Language, name: str, *, ontology_path: str = "",
+                 max_path: int = 8) -> None:
+        self.nlp = nlp
+        self.name = name
+        self.ontology_path = ontology_path
+        self.max_path = max_path
+        self.relation_types: list | None = None
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None,
+                   ontology: Ontology | None = None) -> None:
+        onto = ontology or _ontology_for(self.ontology_path)
+        self.index = registry_index(onto)
+        self.relation_types = [r for r in onto.relation_types.values() if not r.fallback]
+        self.by_trigger: dict[str, list] = {}
+        for rel in self.relation_types:
+            for trig in rel.triggers:
+                self.by_trigger.setdefault(trig, []).append(rel)
+        self.covers = next((r for r in self.relation_types
+                            if "Initiative" in r.sources and "Sector" in r.targets), None)
+        self.held_in = next((r for r in self.relation_types
+                             if "Event" in r.sources and "Location" in r.targets), None)
+        self._name_sectors: dict[str, tuple[RegistryEntry, ...]] = {}
+
+    def sectors_in_name(self, name: str) -> tuple[RegistryEntry, ...]:
+        """Sector registry entries named inside an initiative's own name (cached)."""
+        cached = self._name_sectors.get(name)
+        if cached is not None:
+            return cached
+        words = re.findall(r"[\w'-]+", name)
+        found: list[RegistryEntry] = []
+        for n in range(min(5, len(words)), 0, -1):
+            for i in range(len(words) - n + 1):
+                entry = self.index.lookup(" ".join(words[i:i + n]))
+                if entry is not None and entry.type == "Sector" and entry not in found:
+                    found.append(entry)
+        self._name_sectors[name] = tuple(found)
+        return self._name_sectors[name]
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.relation_types is None:
+            self.initialize()
+        found: list[tuple[int, int, str, int, int, str]] = []
+        ents = list(doc.ents)
+        if not ents:
+            doc._.policykg_relations = found
+            return doc
+        ent_of = {t: e for e in ents for t in range(e.start, e.end)}
+        by_sent: dict[int, list[Span]] = {}
+        for ent in ents:
+            by_sent.setdefault(ent.sent.start, []).append(ent)
+        for group in by_sent.values():
+            for i, a in enumerate(group):
+                for b in group[i + 1:]:
+                    if a.kb_id_ == b.kb_id_ and a.label_ == b.label_:
+                        continue
+                    rel = self.relate(a, b, ent_of)
+                    if rel is not None:
+                        src, rtype, tgt, method = rel
+                        found.append((src.start_char, src.end_char, rtype, tgt.start_char,
+                                      tgt.end_char, method))
+        doc._.policykg_relations = found
+        return doc
+
+    def relate(self, a: Span, b: Span, ent_of: dict[int, Span]):
+        up_a = _ancestors(a.root)
+        up_b = _ancestors(b.root)
+        set_b = {t.i: n for n, t in enumerate(up_b)}
+        lca_a = next((n for n, t in enumerate(up_a) if t.i in set_b), None)
+        if lca_a is None:
+            return None
+        lca = up_a[lca_a]
+        side_a = up_a[1:lca_a]
+        side_b = up_b[1:set_b[lca.i]]
+        if len(side_a) + len(side_b) + 1 > self.max_path:
+            return None
+        # tokens of the path that may carry the relation, nearest the common ancestor first
+        path: list[Token] = [lca] if lca.i not in ent_of else []
+        for k in range(max(len(side_a), len(side_b))):
+            for side in (side_a, side_b):
+                idx = len(side) - 1 - k
+                if idx >= 0 and side[idx].i not in ent_of:
+                    path.append(side[idx])
+        conj_pair = _coordinated(a, b) or _coordinated(b, a)
+        if conj_pair:
+            # "A and B will work together": the verb governing the coordination
+            gov = lca
+            while gov.i in ent_of or gov.dep_ in {"conj", "compound", "appos"}:
+                if gov.head is gov:
+                    break
+                gov = gov.head
+            path = [gov, *[c for c in gov.children if c.dep_ in {"xcomp", "dobj"}]]
+        for tok in path:
+            rels = self.by_trigger.get(tok.lemma_.lower()) or self.by_trigger.get(tok.lower_)
+            if not rels:
+                continue
+            for rel in rels:
+                if conj_pair and not rel.symmetric:
+                    continue
+                directed = self._direct(rel, a, b, tok, side_a, side_b)
+                if directed is not None:
+                    return (*directed, "dependency")
+        if conj_pair:
+            return None
+        # nominal pattern: Initiative ... for/on/of ... Sector inside one noun phrase
+        for rel in (self.covers, self.held_in):
+            if rel is None:
+                continue
+            full = side_a + side_b + [lca]
+            nominal = all(t.pos_ not in {"VERB", "AUX"} for t in full)
+            has_prep = any(t.dep_ == "prep" and t.lower_ in {"for", "on", "of", "in", "at"}
+                           for t in full)
+            if nominal and has_prep:
+                directed = self._direct(rel, a, b, None, side_a, side_b)
+                if directed is not None:
+                    return (*directed, "pattern")
+        return None
+
+    def _direct(self, rel, a: Span, b: Span, trigger: Token | None,
+                side_a: list[Token], side_b: list[Token]):
+        ta, tb = a.label_, b.label_
+        fwd, back = rel.allows(ta, tb), rel.allows(tb, ta)
+        if fwd and not back:
+            return a, rel.name, b
+        if back and not fwd:
+            return b, rel.name, a
+        if not fwd:
+            return None
+        if rel.symmetric:
+            return a, rel.name, b
+        # same types both ways: who is the logical subject?
+        if trigger is not None and trigger.lemma_.lower() in _GROUP_TRIGGERS:
+            return b, rel.name, a
+        if any(t.dep_ == "agent" for t in side_b) and not any(t.dep_ == "agent" for t in side_a):
+            return b, rel.name, a
+        return a, rel.name, b
+
+
+def _ancestors(token: Token) -> list[Token]:
+    out = [token]
+    while out[-1].head is not out[-1] and len(out) < 40:
+        out.append(out[-1].head)
+    return out
+
+
+def _coordinated(a: Span, b: Span) -> bool:
+    """b is a conjunct of a (directly or through a chain of conjuncts)."""
+    tok = b.root
+    for _ in range(6):
+        if tok.dep_ != "conj":
+            return False
+        tok = tok.head
+        if a.start <= tok.i < a.end:
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# (g) Themes of each sentence, from lemmas and entities.
+
+
+@Language.factory(
+    "policykg_themes",
+    requires=["doc.ents", "token.lemma"],
+    assigns=["doc._.policykg_themes"],
+    default_config={"ontology_path": ""},
+)
+def make_themes(nlp: Language, name: str, ontology_path: str) -> ThemeTagger:
+    return ThemeTagger(nlp, name, ontology_path=ontology_path)
+
+
+class ThemeTagger:
+    """Tags each sentence with the ontology themes whose lemmas or entities it contains."""
+
+    def __init__(self, nlp: Language, name: str, *, ontology_path: str = "") -> None:
+        self.nlp = nlp
+        self.name = name
+        self.ontology_path = ontology_path
+        self.single: dict[str, list[str]] | None = None
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None,
+                   ontology: Ontology | None = None) -> None:
+        onto = ontology or _ontology_for(self.ontology_path)
+        self.single = {}
+        self.multi: list[tuple[re.Pattern[str], str]] = []
+        self.entities: dict[str, list[str]] = {}
+        for theme in onto.themes.values():
+            for lemma in theme.lemmas:
+                if " " in lemma:
+                    self.multi.append((re.compile(rf"\b{re.escape(lemma)}", re.I), theme.id))
+                else:
+                    self.single.setdefault(lemma, []).append(theme.id)
+            for ent in theme.entities:
+                self.entities.setdefault(normalise(ent), []).append(theme.id)
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.single is None:
+            self.initialize()
+        assert self.single is not None
+        out = []
+        for sent in doc.sents:
+            themes: set[str] = set()
+            for tok in sent:
+                for key in (tok.lemma_.lower(), tok.lower_):
+                    hit = self.single.get(key)
+                    if hit:
+                        themes.update(hit)
+            if self.multi:
+                text = sent.text
+                themes.update(t for rx, t in self.multi if rx.search(text))
+            for ent in sent.ents:
+                themes.update(self.entities.get(normalise(ent.kb_id_ or ent.text), ()))
+            if themes:
+                out.append((sent.start_char, tuple(sorted(themes))))
+        doc._.policykg_themes = out
+        return doc
+
+
+# --------------------------------------------------------------------------------------------
+
+COMPONENTS: tuple[str, ...] = (
+    "policykg_ruler", "policykg_terms", "policykg_acronyms", "policykg_ner_mapper",
+    "policykg_canonicaliser", "policykg_relations", "policykg_themes",
+)
+
+
+def add_components(nlp: Language, ontology: Ontology | None = None) -> Language:
+    """Add and initialise the policykg components around the model's own pipes."""
+    onto = ontology or default_ontology()
+    has_ner = "ner" in nlp.pipe_names
+    if not {"parser", "senter", "sentencizer"} & set(nlp.pipe_names):
+        nlp.add_pipe("sentencizer", first=True)
+        nlp.add_pipe("policykg_paragraphs", after="sentencizer")
+    else:
+        nlp.add_pipe("policykg_paragraphs", first=True)
+    if has_ner:
+        nlp.add_pipe("policykg_ruler", before="ner")
+        nlp.add_pipe("policykg_terms", before="ner")
+    else:
+        nlp.add_pipe("policykg_ruler")
+        nlp.add_pipe("policykg_terms")
+    for name in COMPONENTS[2:]:
+        nlp.add_pipe(name)
+    for name in COMPONENTS:
+        nlp.get_pipe(name).initialize(nlp=nlp, ontology=onto)
+    return nlp

@@ -124,7 +124,7 @@ def iter_paths(paths: Iterable[Path | str]) -> Iterator[Path]:
 
 def _walk(folder: Path) -> list[Path]:
     """Documents under `folder`, sorted; hidden folders are not entered."""
-    found = []
+    found: list[Path] = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found.extend(Path(root, name) for name in files if _is_document_name(name))
@@ -347,8 +347,8 @@ def _load_docx(path: Path, data: bytes) -> _Loaded:
             path, f"not a valid .docx ({type(exc).__name__}: {_first_line(exc)})"
         ) from None
     blocks = [block for block in _docx_blocks(document) if block.strip()]
-    props = document.core_properties
-    embedded = {"title": _usable_title(props.title), "date": props.created}
+    # core_properties.created is not used as a date: files inherit it from their template
+    embedded = {"title": _usable_title(document.core_properties.title)}
     return _Loaded("\n\n".join(blocks), embedded=embedded)
 
 
@@ -358,11 +358,11 @@ def _docx_blocks(container: Any) -> Iterator[str]:
         if isinstance(item, Paragraph):
             yield item.text
             continue
-        seen: set[int] = set()
+        seen: set[Any] = set()  # the cell elements themselves: ids of lxml proxies get reused
         for row in item.rows:
             for cell in row.cells:
-                if id(cell._tc) not in seen:
-                    seen.add(id(cell._tc))
+                if cell._tc not in seen:
+                    seen.add(cell._tc)
                     yield from _docx_blocks(cell)
 
 

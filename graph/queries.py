@@ -19,7 +19,8 @@ def schema_statements(onto: Ontology) -> list[str]:
         "CREATE CONSTRAINT document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE",
         "CREATE INDEX document_path IF NOT EXISTS FOR (d:Document) ON (d.path)",
         "CREATE CONSTRAINT passage_key IF NOT EXISTS FOR (p:Passage) REQUIRE p.key IS UNIQUE",
-        f"CREATE CONSTRAINT entity_key IF NOT EXISTS FOR (e:{ENTITY_LABEL}) REQUIRE e.key IS UNIQUE",
+        f"CREATE CONSTRAINT entity_key IF NOT EXISTS "
+        f"FOR (e:{ENTITY_LABEL}) REQUIRE e.key IS UNIQUE",
         "CREATE CONSTRAINT ingest_run_id IF NOT EXISTS FOR (r:IngestRun) REQUIRE r.id IS UNIQUE",
     ]
     for label in onto.labels:
@@ -43,7 +44,7 @@ DOCUMENTS_BY_PATH = "MATCH (d:Document {path: $path}) WHERE d.id <> $id RETURN d
 
 MERGE_DOCUMENT = """
 MERGE (d:Document {id: $doc.id})
-SET d += $doc
+SET d += $doc, d.ingestedAt = datetime()
 """
 
 CREATE_PASSAGES = """
@@ -136,4 +137,607 @@ COUNTS = """
 RETURN COUNT { MATCH (:Document) } AS documents,
        COUNT { MATCH (:Entity) } AS entities,
        COUNT { MATCH (:Entity)-[]->(:Entity) } AS relations
+"""
+
+
+# --- reads (graph/reader.py) -----------------------------------------------------------------
+# Read-only statements for the dashboard. Filters arrive as parameters that may be null, so one
+# statement serves every combination; labels and relation types in the text come from the
+# ontology whitelist.
+
+# The projection every read uses for an entity: its facets, and two importance measures.
+_NODE = (
+    "{key: n.key, name: n.name, type: n.type, aliases: coalesce(n.aliases, []), "
+    "sphere: n.sphere, status: n.status, kind: n.kind, curated: n.curated, "
+    "wikidata: n.wikidata, "
+    "mentions: COUNT { (n)<-[:MENTIONS]-(:Passage) }, "
+    f"degree: COUNT {{ (n)--(:{ENTITY_LABEL}) }}}}"
+)
+
+_EDGE = (
+    "{source: startNode(r).key, target: endNode(r).key, type: type(r), "
+    "weight: r.weight, evidence: coalesce(r.evidence, []), documents: coalesce(r.documents, [])}"
+)
+
+# An edge passes the evidence filters when one of its evidence passages does: in the chosen
+# document, tagged with the chosen theme, from a document dated inside the range.
+_EVIDENCE_FILTER = """
+($evidenceFiltered = false OR any(k IN coalesce(r.evidence, []) WHERE EXISTS {
+    MATCH (d:Document)-[:HAS_PASSAGE]->(p:Passage {key: k})
+    WHERE ($document IS NULL OR d.id = $document)
+      AND ($theme IS NULL OR $theme IN coalesce(p.themes, []))
+      AND ($dateFrom IS NULL OR d.date >= $dateFrom)
+      AND ($dateTo IS NULL OR d.date <= $dateTo)
+}))
+"""
+
+SEARCH_ENTITIES = f"""
+CALL db.index.fulltext.queryNodes($index, $query) YIELD node AS n, score
+RETURN {_NODE} AS node, score
+ORDER BY score DESC, node.mentions DESC, node.name
+LIMIT $limit
+"""
+
+NODES_BY_KEYS = f"""
+UNWIND $keys AS key
+MATCH (n:{ENTITY_LABEL} {{key: key}})
+RETURN {_NODE} AS node
+"""
+
+NEIGHBOURS = f"""
+MATCH (e:{ENTITY_LABEL} {{key: $key}})-[r]-(n:{ENTITY_LABEL})
+WHERE n.key <> $key
+  AND ($types IS NULL OR n.type IN $types)
+  AND ($relations IS NULL OR type(r) IN $relations)
+  AND {_EVIDENCE_FILTER}
+WITH DISTINCT n
+WITH n, COUNT {{ (n)--(:{ENTITY_LABEL}) }} AS degree
+ORDER BY degree DESC, n.name
+WITH collect(n.key) AS keys
+RETURN size(keys) AS total, keys[$skip..$skip + $limit] AS page
+"""
+
+EDGES_AMONG = f"""
+MATCH (n:{ENTITY_LABEL})-[r]->(m:{ENTITY_LABEL})
+WHERE n.key IN $keys AND m.key IN $keys
+  AND (n.key IN $touching OR m.key IN $touching)
+  AND ($relations IS NULL OR type(r) IN $relations)
+  AND {_EVIDENCE_FILTER}
+RETURN {_EDGE} AS edge
+ORDER BY edge.source, edge.type, edge.target
+"""
+
+ENTITY_QUOTES = f"""
+MATCH (n:{ENTITY_LABEL} {{key: $key}})<-[m:MENTIONS]-(p:Passage)<-[:HAS_PASSAGE]-(d:Document)
+WITH p, d, collect({{start: m.start - p.start, end: m.end - p.start}}) AS marks
+RETURN p.key AS passage, p.text AS text, p.page AS page, p.index AS index,
+       d.id AS docId, d.title AS title, d.issuer AS issuer, d.date AS date, d.source AS source,
+       marks
+ORDER BY d.date DESC, d.title, p.index
+LIMIT $limit
+"""
+
+RELATION = f"""
+MATCH (a:{ENTITY_LABEL} {{key: $source}})-[r]->(b:{ENTITY_LABEL} {{key: $target}})
+WHERE type(r) = $type
+RETURN {_EDGE} AS edge, r.method AS method
+"""
+
+EVIDENCE_QUOTES = f"""
+UNWIND $passages AS k
+MATCH (d:Document)-[:HAS_PASSAGE]->(p:Passage {{key: k}})
+OPTIONAL MATCH (p)-[m:MENTIONS]->(x:{ENTITY_LABEL})
+WHERE x.key IN $keys
+WITH p, d, [mark IN collect({{start: m.start - p.start, end: m.end - p.start}})
+            WHERE mark.start IS NOT NULL] AS marks
+RETURN p.key AS passage, p.text AS text, p.page AS page, p.index AS index,
+       d.id AS docId, d.title AS title, d.issuer AS issuer, d.date AS date, d.source AS source,
+       marks
+ORDER BY d.date DESC, d.title, p.index
+LIMIT $limit
+"""
+
+DOCUMENTS = """
+MATCH (d:Document)
+RETURN d.id AS id, d.title AS title, d.issuer AS issuer, d.date AS date, d.source AS source,
+       d.path AS path, d.tlp AS tlp,
+       COUNT { (d)-[:HAS_PASSAGE]->(:Passage) } AS passages
+ORDER BY d.date DESC, d.title
+"""
+
+DOCUMENT = """
+MATCH (d:Document {id: $id})
+RETURN d {.id, .title, .issuer, .date, .source, .path, .tlp, .format, .text, .pages} AS document
+"""
+
+DOCUMENT_MENTIONS = f"""
+MATCH (:Document {{id: $id}})-[:HAS_PASSAGE]->(:Passage)-[m:MENTIONS]->(e:{ENTITY_LABEL})
+RETURN m.start AS start, m.end AS end, e.key AS key, e.name AS name, e.type AS type
+ORDER BY m.start, m.end DESC
+"""
+
+# A document's place in ingest order: when it was ingested, as the writer (`ingestedAt`) or
+# the earliest ingest run that took it in (`IngestRun.at`) recorded it; documents of the
+# same run, or without a record, compare by publication date, then id.
+def _ingest_order(d: str) -> str:
+    runs = f"[(r:IngestRun)-[:INGESTED]->({d}) | toString(r.at)]"
+    first = f"reduce(m = null, x IN {runs} | CASE WHEN m IS NULL OR x < m THEN x ELSE m END)"
+    return f"[coalesce(toString({d}.ingestedAt), {first}, ''), coalesce({d}.date, ''), {d}.id]"
+
+
+NEW_ENTITIES = f"""
+MATCH (d:Document {{id: $id}})
+WITH d, {_ingest_order("d")} AS mine
+MATCH (d)-[:HAS_PASSAGE]->(:Passage)-[:MENTIONS]->(n:{ENTITY_LABEL})
+WITH DISTINCT d, mine, n
+WHERE NOT EXISTS {{
+    MATCH (n)<-[:MENTIONS]-(:Passage)<-[:HAS_PASSAGE]-(o:Document)
+    WHERE o.id <> d.id
+    WITH o, {_ingest_order("o")} AS theirs
+    WHERE theirs < mine
+}}
+RETURN {_NODE} AS node
+ORDER BY node.type, node.name
+"""
+
+FACET_VALUES = """
+MATCH (d:Document) WHERE d.date IS NOT NULL
+RETURN min(d.date) AS first, max(d.date) AS last
+"""
+
+# The subgraph of a lens: every statement returns `keys` (entities) and `edges`.
+_SUBGRAPH_RETURN = f"""
+WITH [x IN nodes WHERE x IS NOT NULL] AS nodes, [x IN rels WHERE x IS NOT NULL] AS rels
+RETURN [n IN nodes | n.key] AS keys, [r IN rels | {_EDGE}] AS edges
+"""
+
+
+def lens_query(lens: str, onto: Ontology) -> str:
+    """The statement of one lens (a theme id of the ontology); labels and relation types are
+    checked against the ontology, facet values and theme ids arrive as parameters."""
+    label = onto.check_label
+    rel = onto.check_relation
+    if lens == "civil-military":
+        actor, ini = label("Actor"), label("Initiative")
+        body = f"""
+MATCH (m:{actor}) WHERE m.sphere IN $militarySpheres
+OPTIONAL MATCH (m)-[r1]-(x)-[r2]-(c:{actor})
+WHERE (x:{ini} OR x:{actor}) AND c <> m AND coalesce(c.sphere, $civil) = $civil
+  AND type(r1) <> $fallback AND type(r2) <> $fallback
+OPTIONAL MATCH (m)-[r3]-(c2:{actor})
+WHERE coalesce(c2.sphere, $civil) = $civil AND type(r3) <> $fallback
+WITH collect(m) + collect(x) + collect(c) + collect(c2) AS nodes,
+     collect(r1) + collect(r2) + collect(r3) AS rels
+UNWIND nodes AS n WITH collect(DISTINCT n) AS nodes, rels
+UNWIND CASE WHEN rels = [] THEN [null] ELSE rels END AS r
+WITH nodes, collect(DISTINCT r) AS rels
+"""
+    elif lens == "actors":
+        actor, threat = label("Actor"), label("Threat")
+        body = f"""
+MATCH (a:{actor})
+WHERE a.status IN $statuses
+  AND (a.status <> $state
+       OR EXISTS {{ MATCH (a)-[x]-(:{threat}) WHERE type(x) <> $fallback }}
+       OR EXISTS {{ (a)-[:{rel("TARGETS")}|{rel("CAUSED")}]->() }})
+OPTIONAL MATCH (a)-[r1]-(t:{threat}) WHERE type(r1) <> $fallback
+OPTIONAL MATCH (a)-[r2:{rel("TARGETS")}|{rel("CAUSED")}]->(v)
+WITH collect(a) + collect(t) + collect(v) AS nodes, collect(r1) + collect(r2) AS rels
+UNWIND nodes AS n WITH collect(DISTINCT n) AS nodes, rels
+UNWIND CASE WHEN rels = [] THEN [null] ELSE rels END AS r
+WITH nodes, collect(DISTINCT r) AS rels
+"""
+    elif lens == "it-disruptions":
+        event, sector = label("Event"), label("Sector")
+        body = f"""
+MATCH (ev:{event})
+WHERE EXISTS {{ (ev)<-[:{rel("CAUSED")}]-() }}
+   OR EXISTS {{ (ev)<-[:MENTIONS]-(p:Passage) WHERE $theme IN coalesce(p.themes, []) }}
+OPTIONAL MATCH (cause)-[r1:{rel("CAUSED")}]->(ev)
+OPTIONAL MATCH (resp)-[r2:{rel("RESPONDS_TO")}]->(ev)
+OPTIONAL MATCH (ev)-[r3]-(s:{sector})
+OPTIONAL MATCH (cause)-[r4:{rel("TARGETS")}]->(s2:{sector})
+WITH collect(ev) + collect(cause) + collect(resp) + collect(s) + collect(s2) AS nodes,
+     collect(r1) + collect(r2) + collect(r3) + collect(r4) AS rels
+UNWIND nodes AS n WITH collect(DISTINCT n) AS nodes, rels
+UNWIND CASE WHEN rels = [] THEN [null] ELSE rels END AS r
+WITH nodes, collect(DISTINCT r) AS rels
+"""
+    elif lens == "healthcare":
+        ini, fund = label("Initiative"), label("FundingInstrument")
+        body = f"""
+MATCH (h:{ENTITY_LABEL}) WHERE h.key IN $anchors
+OPTIONAL MATCH (t)-[r1:{rel("TARGETS")}]->(h)
+OPTIONAL MATCH (i:{ini})-[r2:{rel("COVERS")}]->(h)
+OPTIONAL MATCH (f:{fund})-[r3:{rel("FUNDS")}]->(i)
+OPTIONAL MATCH (i2:{ini})-[r4:{rel("ADDRESSES")}]->(t)
+WITH collect(h) + collect(t) + collect(i) + collect(f) + collect(i2) AS nodes,
+     collect(r1) + collect(r2) + collect(r3) + collect(r4) AS rels
+UNWIND nodes AS n WITH collect(DISTINCT n) AS nodes, rels
+UNWIND CASE WHEN rels = [] THEN [null] ELSE rels END AS r
+WITH nodes, collect(DISTINCT r) AS rels
+"""
+    elif lens == "skills":
+        ini, fund = label("Initiative"), label("FundingInstrument")
+        body = f"""
+MATCH (s:{ENTITY_LABEL}) WHERE s.key IN $anchors
+OPTIONAL MATCH (i:{ini})-[r1:{rel("ADDRESSES")}]->(s)
+OPTIONAL MATCH (f:{fund})-[r2:{rel("FUNDS")}]->(i)
+OPTIONAL MATCH (a)-[r3:{rel("LEADS")}|{rel("PARTICIPATES_IN")}]->(i)
+WITH collect(s) + collect(i) + collect(f) + collect(a) AS nodes,
+     collect(r1) + collect(r2) + collect(r3) AS rels
+UNWIND nodes AS n WITH collect(DISTINCT n) AS nodes, rels
+UNWIND CASE WHEN rels = [] THEN [null] ELSE rels END AS r
+WITH nodes, collect(DISTINCT r) AS rels
+"""
+    else:
+        raise ValueError(f"unknown lens {lens!r}")
+    return body + _SUBGRAPH_RETURN
+
+
+# Fallback of a lens: the entities most mentioned in passages tagged with its theme.
+THEME_ENTITIES = f"""
+MATCH (p:Passage)-[:MENTIONS]->(n:{ENTITY_LABEL})
+WHERE $theme IN coalesce(p.themes, [])
+WITH n, count(*) AS hits
+ORDER BY hits DESC, n.name
+LIMIT $limit
+RETURN collect(n.key) AS keys
+"""
+
+
+def shortest_paths(onto: Ontology, max_length: int, include_fallback: bool) -> str:
+    """All shortest paths between two entities over the ontology's relation types only (never
+    through passages), up to `max_length` hops; the fallback relation is optional."""
+    if not 1 <= int(max_length) <= 10:
+        raise ValueError("max_length must be between 1 and 10")
+    types = [
+        onto.check_relation(r.name)
+        for r in onto.relation_types.values()
+        if include_fallback or not r.fallback
+    ]
+    return f"""
+MATCH (a:{ENTITY_LABEL} {{key: $source}}), (b:{ENTITY_LABEL} {{key: $target}})
+MATCH p = allShortestPaths((a)-[:{"|".join(types)}*..{int(max_length)}]-(b))
+WITH p LIMIT $limit
+RETURN [n IN nodes(p) | n.key] AS keys, [r IN relationships(p) | {_EDGE}] AS edges
+"""
+
+
+# --- analytics, templates, export, history ---------------------------------------------------
+# Reads for graph/analytics.py, graph/templates.py, graph/export.py and graph/history.py, and
+# the few reads graph/writer.py needs to record what each ingest run changed.
+
+# The writer asks, before and after a document goes in, which facts exist, so a run can record
+# what it added and what it retracted (a replaced or removed document's orphaned facts).
+ENTITIES_PRESENT = f"""
+UNWIND $keys AS k
+MATCH (e:{ENTITY_LABEL} {{key: k}})
+RETURN collect(DISTINCT k) AS keys
+"""
+
+RELATIONS_PRESENT = f"""
+UNWIND $rels AS rel
+MATCH (a:{ENTITY_LABEL} {{key: rel.source}})-[r]->(b:{ENTITY_LABEL} {{key: rel.target}})
+WHERE type(r) = rel.type
+RETURN collect(DISTINCT rel.id) AS ids
+"""
+
+DOCUMENT_FACTS = f"""
+OPTIONAL MATCH (:Document {{id: $docId}})-[:HAS_PASSAGE]->(:Passage)-[:MENTIONS]->(e:{ENTITY_LABEL})
+WITH collect(DISTINCT e.key) AS keys
+OPTIONAL MATCH (a:{ENTITY_LABEL})-[r]->(b:{ENTITY_LABEL})
+WHERE $docId IN coalesce(r.documents, [])
+RETURN keys, collect(DISTINCT CASE WHEN r IS NULL THEN null ELSE
+       {{source: a.key, type: type(r), target: b.key}} END) AS rels
+"""
+
+# What the analytics cache is keyed on: it changes whenever an ingest run or a removal does.
+GRAPH_STAMP = """
+OPTIONAL MATCH (run:IngestRun)
+WITH run ORDER BY run.at DESC, toInteger(last(split(elementId(run), ':'))) DESC LIMIT 1
+RETURN run.id AS run,
+       COUNT { MATCH (:Document) } AS documents,
+       COUNT { MATCH (:Entity) } AS entities,
+       COUNT { MATCH ()-[]->() } AS relationships
+"""
+
+# The entity graph for networkx: every entity, every relation between entities; `$keys`
+# (null for the whole graph) narrows it to a view, `$relations` to some relation types.
+SNAPSHOT_NODES = f"""
+MATCH (n:{ENTITY_LABEL})
+WHERE $keys IS NULL OR n.key IN $keys
+RETURN n.key AS key, n.name AS name, n.type AS type,
+       n.sphere AS sphere, n.status AS status, n.kind AS kind
+ORDER BY key
+"""
+
+SNAPSHOT_EDGES = f"""
+MATCH (a:{ENTITY_LABEL})-[r]->(b:{ENTITY_LABEL})
+WHERE ($keys IS NULL OR (a.key IN $keys AND b.key IN $keys))
+  AND ($relations IS NULL OR type(r) IN $relations)
+RETURN a.key AS source, b.key AS target, type(r) AS type,
+       coalesce(r.weight, 1) AS weight, size(coalesce(r.evidence, [])) AS evidence
+ORDER BY source, type, target
+"""
+
+# Export: the same graph with every property; filters are null when unused.
+EXPORT_NODES = f"""
+MATCH (n:{ENTITY_LABEL})
+WHERE ($types IS NULL OR n.type IN $types)
+  AND ($document IS NULL OR EXISTS {{
+        (n)<-[:MENTIONS]-(:Passage)<-[:HAS_PASSAGE]-(:Document {{id: $document}}) }})
+RETURN n.key AS key, n.name AS name, n.type AS type, coalesce(n.aliases, []) AS aliases,
+       n.sphere AS sphere, n.status AS status, n.kind AS kind, n.curated AS curated,
+       n.wikidata AS wikidata,
+       COUNT {{ (n)<-[:MENTIONS]-(:Passage) }} AS mentions,
+       COLLECT {{ MATCH (n)<-[:MENTIONS]-(:Passage)<-[:HAS_PASSAGE]-(d:Document)
+                 RETURN DISTINCT d.id ORDER BY d.id }} AS documents
+ORDER BY key
+"""
+
+EXPORT_EDGES = f"""
+MATCH (a:{ENTITY_LABEL})-[r]->(b:{ENTITY_LABEL})
+WHERE ($relations IS NULL OR type(r) IN $relations)
+  AND ($types IS NULL OR (a.type IN $types AND b.type IN $types))
+  AND ($document IS NULL OR $document IN coalesce(r.documents, []))
+RETURN a.key AS source, b.key AS target, type(r) AS type, r.weight AS weight,
+       r.method AS method, coalesce(r.evidence, []) AS evidence,
+       coalesce(r.documents, []) AS documents
+ORDER BY source, type, target
+"""
+
+# Choices for typed template parameters.
+ENTITY_CHOICES = f"""
+MATCH (n:{ENTITY_LABEL})
+WHERE $types IS NULL OR n.type IN $types
+RETURN n.key AS value, n.name AS label, n.type AS type,
+       COUNT {{ (n)<-[:MENTIONS]-(:Passage) }} AS mentions
+ORDER BY mentions DESC, label
+LIMIT $limit
+"""
+
+DOCUMENT_CHOICES = """
+MATCH (d:Document)
+RETURN d.id AS value, coalesce(d.title, d.path) AS label, d.date AS date
+ORDER BY d.date DESC, label
+"""
+
+# History: every ingest run with what it recorded; the order is the order of the runs.
+INGEST_RUNS = """
+MATCH (r:IngestRun)
+RETURN r.id AS id, r.at AS at, r.documents AS documents, r.failed AS failed,
+       r.seconds AS seconds,
+       r.addedEntities AS addedEntities, r.addedRelations AS addedRelations,
+       r.retractedEntities AS retractedEntities, r.retractedRelations AS retractedRelations,
+       [(r)-[:INGESTED]->(d:Document) | {id: d.id, title: coalesce(d.title, d.path)}] AS ingested
+ORDER BY r.at, toInteger(last(split(elementId(r), ':')))
+"""
+
+ENTITY_NAMES = f"""
+UNWIND $keys AS k
+MATCH (n:{ENTITY_LABEL} {{key: k}})
+RETURN n.key AS key, n.name AS name, n.type AS type
+"""
+
+
+def template_queries(onto: Ontology) -> dict[str, str]:
+    """The Cypher of the question templates (graph/templates.py), by template id. The text is
+    shown in the console's library and must run as written there; labels and relation types
+    come from the ontology's whitelist."""
+    lab, rel = onto.check_label, onto.check_relation
+    actor, ini, fund = lab("Actor"), lab("Initiative"), lab("FundingInstrument")
+    sector, threat, event = lab("Sector"), lab("Threat"), lab("Event")
+    funds, leads, part = rel("FUNDS"), rel("LEADS"), rel("PARTICIPATES_IN")
+    targets, addresses, covers = rel("TARGETS"), rel("ADDRESSES"), rel("COVERS")
+    coop, member, responds, caused = (rel("COOPERATES_WITH"), rel("MEMBER_OF"),
+                                      rel("RESPONDS_TO"), rel("CAUSED"))
+    typed = "|".join(rel(r.name) for r in onto.relation_types.values() if not r.fallback)
+    e = ENTITY_LABEL
+    return {
+        "who-funds": f"""
+MATCH (x:{e} {{key: $entity}}), (f:{fund})-[r:{funds}]->(t:{e})
+WHERE t = x OR EXISTS {{ (x)-[:{leads}|{part}]->(t:{ini}) }}
+RETURN f.name AS funder,
+       CASE WHEN t = x THEN 'directly' ELSE 'through ' + t.name END AS route,
+       size(r.evidence) AS evidence, f.key AS key
+ORDER BY evidence DESC, funder""",
+        "bodies-on-threat-in-sector": f"""
+MATCH (t:{threat} {{key: $threat}}), (s:{sector} {{key: $sector}})
+MATCH (a:{actor})-[role:{leads}|{part}]->(i:{ini})
+WHERE EXISTS {{ (i)-[:{addresses}]->(t) }} OR EXISTS {{ (i)-[:{covers}]->(s) }}
+WITH a, i, type(role) AS role,
+     EXISTS {{ (i)-[:{addresses}]->(t) }} AS onThreat, EXISTS {{ (i)-[:{covers}]->(s) }} AS inSector
+RETURN a.name AS body, role, i.name AS initiative, onThreat, inSector, a.sphere AS sphere,
+       a.key AS key
+ORDER BY (onThreat AND inSector) DESC, body, initiative""",
+        "what-links": f"""
+MATCH (a:{e} {{key: $source}}), (b:{e} {{key: $target}})
+MATCH p = allShortestPaths((a)-[:{typed}*..4]-(b))
+RETURN [n IN nodes(p) | n.name] AS chain, [r IN relationships(p) | type(r)] AS relations, p
+LIMIT 25""",
+        "introduced-by-document": f"""
+MATCH (d:Document {{id: $document}})-[:HAS_PASSAGE]->(:Passage)-[:MENTIONS]->(i:{ini})
+WITH d, i, count(*) AS mentions
+WHERE NOT EXISTS {{
+  MATCH (i)<-[:MENTIONS]-(:Passage)<-[:HAS_PASSAGE]-(o:Document)
+  WHERE o.id <> d.id AND o.date < d.date }}
+RETURN i.name AS initiative, i.kind AS kind, mentions,
+       size(COLLECT {{ MATCH (i)<-[:MENTIONS]-(:Passage)<-[:HAS_PASSAGE]-(o:Document)
+                      WHERE o.id <> d.id RETURN DISTINCT o.id }}) AS laterDocuments,
+       i.key AS key
+ORDER BY mentions DESC, initiative""",
+        "who-runs-initiative": f"""
+MATCH (a:{actor})-[r:{leads}|{part}]->(i:{ini} {{key: $initiative}})
+RETURN a.name AS body, type(r) AS role, a.sphere AS sphere, a.status AS status,
+       size(r.evidence) AS evidence, a.key AS key
+ORDER BY role, evidence DESC, body""",
+        "threats-to-sector": f"""
+MATCH (t)-[r:{targets}]->(s:{sector} {{key: $sector}})
+RETURN t.name AS threat, t.type AS type, size(r.evidence) AS evidence,
+       COLLECT {{ MATCH (i:{ini})-[:{addresses}]->(t) WHERE (i)-[:{covers}]->(s)
+                 RETURN i.name ORDER BY i.name }} AS answeredBy,
+       t.key AS key
+ORDER BY evidence DESC, threat""",
+        "initiatives-for-sector": f"""
+MATCH (i:{ini})-[r:{covers}]->(s:{sector} {{key: $sector}})
+RETURN i.name AS initiative, i.kind AS kind,
+       COLLECT {{ MATCH (i)-[:{addresses}]->(t:{threat}) RETURN t.name ORDER BY t.name }}
+         AS threats,
+       COLLECT {{ MATCH (f:{fund})-[:{funds}]->(i) RETURN f.name ORDER BY f.name }} AS funders,
+       size(r.evidence) AS evidence, i.key AS key
+ORDER BY evidence DESC, initiative""",
+        "initiatives-on-threat": f"""
+MATCH (i:{ini})-[r:{addresses}]->(t:{threat} {{key: $threat}})
+RETURN i.name AS initiative, i.kind AS kind,
+       COLLECT {{ MATCH (a:{actor})-[:{leads}|{part}]->(i) RETURN a.name ORDER BY a.name }}
+         AS bodies,
+       COLLECT {{ MATCH (f:{fund})-[:{funds}]->(i) RETURN f.name ORDER BY f.name }} AS funders,
+       size(r.evidence) AS evidence, i.key AS key
+ORDER BY evidence DESC, initiative""",
+        "civil-military-links": f"""
+MATCH (m:{actor})-[r:{coop}|{member}]-(c:{actor})
+WHERE m.sphere = 'military' AND coalesce(c.sphere, 'civil') IN ['civil', 'civil-military']
+RETURN m.name AS military, type(r) AS relation, c.name AS civil, size(r.evidence) AS evidence,
+       m.key AS key, c.key AS otherKey
+ORDER BY evidence DESC, military, civil""",
+        "hostile-actors": f"""
+MATCH (a:{actor})
+WHERE a.status IN ['criminal', 'state-sponsored']
+RETURN a.name AS actor, a.status AS status,
+       COLLECT {{ MATCH (a)-[:{targets}]->(v) RETURN v.name ORDER BY v.name }} AS targets,
+       COLLECT {{ MATCH (a)-[:{caused}]->(ev:{event}) RETURN ev.name ORDER BY ev.name }} AS caused,
+       COUNT {{ (a)<-[:MENTIONS]-(:Passage) }} AS mentions, a.key AS key
+ORDER BY mentions DESC, actor""",
+        "responses-to-event": f"""
+MATCH (ev:{event} {{key: $event}})-[r:{responds}|{caused}]-(x:{e})
+RETURN x.name AS party, x.type AS type,
+       CASE type(r) WHEN '{caused}' THEN 'caused' ELSE 'responded' END AS role,
+       size(r.evidence) AS evidence, x.key AS key
+ORDER BY role, evidence DESC, party""",
+        "documents-mentioning": f"""
+MATCH (d:Document)-[:HAS_PASSAGE]->(p:Passage)-[:MENTIONS]->(x:{e} {{key: $entity}})
+WITH d, p ORDER BY p.index
+WITH d, count(p) AS mentions, head(collect(p.text)) AS firstPassage
+RETURN d.title AS document, d.date AS date, mentions, firstPassage, d.id AS docId
+ORDER BY mentions DESC, date DESC""",
+    }
+
+
+# --- backup and restore ----------------------------------------------------------------------
+# graph/backup.py: a dump of every node and relationship, and its restore into an empty
+# database. Nodes are found again by their constraint-backed key, so a restore needs no
+# temporary ids; labels and relationship types in restore statements are whitelisted first.
+
+# The key property of each structural label; an entity carries the Entity label with `key`.
+BACKUP_NODE_KEYS = {"Document": "id", "Passage": "key", "IngestRun": "id", ENTITY_LABEL: "key"}
+BACKUP_STRUCTURE_RELATIONS = ("HAS_PASSAGE", "MENTIONS", "INGESTED")
+
+BACKUP_NODES = "MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props"
+
+BACKUP_RELATIONSHIPS = """
+MATCH (a)-[r]->(b)
+RETURN elementId(a) AS start, elementId(b) AS end, type(r) AS type, properties(r) AS props
+"""
+
+DATABASE_IS_EMPTY = "RETURN NOT EXISTS { MATCH (n) } AS empty"
+
+WIPE_BATCH = "MATCH (n) WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS deleted"
+
+
+def restore_nodes(labels: list[str], allowed: set[str]) -> str:
+    """Create nodes of one label set, each with its dumped properties."""
+    for label in labels:
+        if label not in allowed:
+            raise ValueError(f"label {label!r} is not in the whitelist")
+    return f"UNWIND $rows AS row CREATE (n:{':'.join(labels)}) SET n = row RETURN count(n) AS n"
+
+
+def restore_relationships(rel_type: str, start: str, end: str, allowed: set[str]) -> str:
+    """Create relationships of one type between nodes found by their key labels."""
+    for name in (rel_type, start, end):
+        if name not in allowed:
+            raise ValueError(f"{name!r} is not in the whitelist")
+    start_key, end_key = BACKUP_NODE_KEYS[start], BACKUP_NODE_KEYS[end]
+    return f"""
+UNWIND $rows AS row
+MATCH (a:{start} {{{start_key}: row.start}})
+MATCH (b:{end} {{{end_key}: row.end}})
+CREATE (a)-[r:{rel_type}]->(b)
+SET r = row.props
+RETURN count(r) AS n
+"""
+
+
+# `policykg remove`: a document by id, id prefix or path.
+DOCUMENTS_MATCHING = """
+MATCH (d:Document)
+WHERE d.id = $ref OR d.id STARTS WITH $prefix OR d.path IN $paths
+RETURN d.id AS id, d.path AS path, d.title AS title
+ORDER BY d.path, d.id
+"""
+
+
+# --- bench -----------------------------------------------------------------------------------
+# The writer's bulk path (GraphWriter.write_batch) and what graph/bench.py measures with.
+
+BATCH_DOCUMENTS_PRESENT = """
+UNWIND $ids AS id
+MATCH (d:Document {id: id})
+RETURN collect(d.id) AS ids
+"""
+
+# Documents of a batch whose path already holds another version: they replace it one by one.
+BATCH_DOCUMENTS_REPLACING = """
+UNWIND $docs AS doc
+MATCH (d:Document {path: doc.path})
+WHERE d.id <> doc.id
+RETURN collect(DISTINCT doc.id) AS ids
+"""
+
+BATCH_MERGE_DOCUMENTS = """
+UNWIND $rows AS row
+MERGE (d:Document {id: row.id})
+SET d += row
+"""
+
+BATCH_CREATE_PASSAGES = """
+UNWIND $rows AS row
+MATCH (d:Document {id: row.docId})
+CREATE (p:Passage {key: row.key})
+SET p += row
+CREATE (d)-[:HAS_PASSAGE]->(p)
+"""
+
+BENCH_GRAPH_SIZE = """
+CALL () { MATCH ()-[r]->() RETURN count(r) AS relationships }
+CALL () { MATCH (n) RETURN count(n) AS nodes }
+RETURN nodes, relationships
+"""
+
+# Entities to start a search, an expansion or a path from, spread over the degree range.
+BENCH_SAMPLE_ENTITIES = f"""
+MATCH (e:{ENTITY_LABEL})
+WITH e, COUNT {{ (e)--(:{ENTITY_LABEL}) }} AS degree
+WHERE degree > 0
+RETURN e.key AS key, e.name AS name, degree
+ORDER BY degree DESC, e.key
+"""
+
+BENCH_WIPE = """
+MATCH (n)
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS
+"""
+
+# Canonical content of the graph (every node but ingest runs, every relationship between
+# them), for checking that different ways of ingesting give the same graph.
+BENCH_DUMP_NODES = """
+MATCH (n) WHERE NOT n:IngestRun
+RETURN labels(n) AS labels, properties(n) AS properties
+"""
+
+BENCH_DUMP_RELATIONSHIPS = """
+MATCH (a)-[r]->(b) WHERE NOT a:IngestRun AND NOT b:IngestRun
+RETURN coalesce(a.key, a.id) AS source, type(r) AS type, coalesce(b.key, b.id) AS target,
+       properties(r) AS properties
 """

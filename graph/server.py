@@ -172,7 +172,10 @@ def _wait(
             paths.pid.unlink(missing_ok=True)
             tail = "\n".join(paths.log.read_text(errors="replace").splitlines()[-20:])
             raise ServerError(f"Neo4j exited before Bolt answered; log {paths.log}:\n{tail}")
-        info = _probe(uri, "neo4j", password)
+        try:
+            info = _probe(uri, "neo4j", password)
+        except ServerError:
+            info = None  # Bolt can answer a moment before the launcher has set the password
         if info:
             return ServerStatus(True, pid, f"{host}:{port}", paths.data, *info, auth=True)
         time.sleep(0.5)

@@ -1,0 +1,1 @@
+"""The dashboard's pages: each module keeps its layout and its callbacks."""

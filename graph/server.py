@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 SERVER_DIR = Path(__file__).with_name("server")
 MAIN_CLASS = "org.policykg.Launcher"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+READY_MARKER = b"policykg-neo4j ready"
 
 
 class ServerError(RuntimeError):
@@ -64,9 +65,13 @@ def bolt_address(uri: str) -> tuple[str, int]:
 def build(quiet: bool = True) -> Path:
     """Resolve Neo4j from Maven Central and compile the launcher (once; Maven caches it)."""
     target = SERVER_DIR / "target"
-    if (target / "classes" / "org" / "policykg" / "Launcher.class").exists() and (
-        target / "lib"
-    ).is_dir():
+    compiled = target / "classes" / "org" / "policykg" / "Launcher.class"
+    sources = [SERVER_DIR / "pom.xml", *SERVER_DIR.glob("src/**/*.java")]
+    if (
+        compiled.exists()
+        and (target / "lib").is_dir()
+        and all(src.stat().st_mtime <= compiled.stat().st_mtime for src in sources)
+    ):
         return target
     mvn = shutil.which("mvn")
     if not mvn:
@@ -149,11 +154,12 @@ def start(
     cmd = [java, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-cp", classpath, MAIN_CLASS,
            str(paths.data), host, str(port)]
     env = {**os.environ, "NEO4J_PASSWORD": password, "POLICYKG_PAGECACHE_MB": str(pagecache_mb)}
+    log_offset = paths.log.stat().st_size if paths.log.exists() else 0
     with open(paths.log, "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     paths.pid.write_text(str(proc.pid))
-    return _wait(paths, uri, password, proc.pid, proc, timeout)
+    return _wait(paths, uri, password, proc.pid, proc, timeout, log_offset)
 
 
 def _wait(
@@ -163,6 +169,7 @@ def _wait(
     pid: int,
     proc: subprocess.Popen[bytes] | None,
     timeout: float,
+    log_offset: int | None = None,
 ) -> ServerStatus:
     host, port = bolt_address(uri)
     deadline = time.monotonic() + timeout
@@ -172,14 +179,24 @@ def _wait(
             paths.pid.unlink(missing_ok=True)
             tail = "\n".join(paths.log.read_text(errors="replace").splitlines()[-20:])
             raise ServerError(f"Neo4j exited before Bolt answered; log {paths.log}:\n{tail}")
-        try:
-            info = _probe(uri, "neo4j", password)
-        except ServerError:
-            info = None  # Bolt can answer a moment before the launcher has set the password
+        info = _probe(uri, "neo4j", password) if _ready(paths, log_offset) else None
         if info:
             return ServerStatus(True, pid, f"{host}:{port}", paths.data, *info, auth=True)
         time.sleep(0.5)
     raise ServerError(f"Neo4j did not answer on {host}:{port} within {timeout:.0f}s; see {paths.log}")
+
+
+def _ready(paths: ServerPaths, log_offset: int | None) -> bool:
+    """True once the launcher has set the password (it logs READY_MARKER); probing earlier
+    would fail authentication and trip Neo4j's login rate limit."""
+    if log_offset is None:
+        return True
+    try:
+        with open(paths.log, "rb") as fh:
+            fh.seek(log_offset)
+            return READY_MARKER in fh.read()
+    except OSError:
+        return False
 
 
 def stop(paths: ServerPaths, *, wipe: bool = False, timeout: float = 60.0) -> bool:

@@ -26,6 +26,21 @@ public final class Launcher {
     private Launcher() {
     }
 
+    /** Sets the password from the environment; an unchanged password is not an error. */
+    private static void setPassword(DatabaseManagementService dbms, String password) {
+        GraphDatabaseService system = dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME);
+        try {
+            system.executeTransactionally(
+                    "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED",
+                    Map.of("password", password));
+        } catch (RuntimeException e) {
+            if (!String.valueOf(e.getMessage()).contains("cannot be the same")
+                    && !String.valueOf(e.getCause()).contains("cannot be the same")) {
+                throw e;
+            }
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         if (args.length != 3) {
             System.err.println("usage: Launcher HOME HOST PORT");
@@ -50,13 +65,22 @@ public final class Launcher {
                 .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(
                         Long.parseLong(System.getenv().getOrDefault("POLICYKG_PAGECACHE_MB", "1024"))))
                 .setConfig(GraphDatabaseSettings.transaction_timeout, Duration.ofMinutes(10))
+                // One runaway query (an analyst's collect() over a huge UNWIND) fails with a
+                // memory error instead of starving the server; writes of one document fit.
+                .setConfig(GraphDatabaseSettings.memory_transaction_max_size, ByteUnit.mebiBytes(
+                        Long.parseLong(System.getenv().getOrDefault("POLICYKG_TX_MEMORY_MB", "512"))))
+                // LOAD CSV must never read the server's own files (file:///etc/passwd).
+                .setConfig(GraphDatabaseSettings.allow_file_urls, false)
                 .build();
         Runtime.getRuntime().addShutdownHook(new Thread(dbms::shutdown, "neo4j-shutdown"));
 
-        GraphDatabaseService system = dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME);
-        system.executeTransactionally(
-                "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED",
-                Map.of("password", password));
+        try {
+            setPassword(dbms, password);
+        } catch (RuntimeException e) {
+            e.printStackTrace();
+            dbms.shutdown();
+            System.exit(1);
+        }
 
         System.out.println("policykg-neo4j ready on bolt://" + host + ":" + port);
         System.out.flush();

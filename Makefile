@@ -73,3 +73,14 @@ lock:
 
 clean:
 	rm -rf $(VENV) graph/server/target .pytest_cache .ruff_cache .mypy_cache
+
+# Known vulnerabilities in the locked dependencies (PyPI's advisory data; network needed).
+# The auditor lives in its own venv so it never changes the project's locked set; --strict
+# fails when a dependency could not be audited at all instead of passing silently.
+AUDIT_VENV := $(VENV)/audit-tool
+.PHONY: audit
+audit:
+	@test -x $(AUDIT_VENV)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT_VENV) && \
+	  $(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check pip-audit; }
+	$(AUDIT_VENV)/bin/pip-audit -r requirements.lock --require-hashes --disable-pip --strict \
+	  --progress-spinner off

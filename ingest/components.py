@@ -54,12 +54,15 @@ DEFAULT_GENERIC: tuple[str, ...] = (
     "hospitals", "union", "member", "members", "parliament", "council", "agency", "authorities",
     "cyber threats", "cyberattacks", "cybersecurity", "cyber", "internet", "eu member states",
     "partners", "stakeholders", "operators", "entities", "users", "customers", "question",
+    "csirts", "csirt", "national csirts", "computer emergency response teams",
+    "computer security incident response teams", "cert", "certs",
 )
+_GENERIC_NORMALISED = frozenset(normalise(g) for g in DEFAULT_GENERIC)
 # The head word of an unknown long form, when NER has no opinion, decides its type.
 DEFAULT_TYPE_HEADS: dict[str, tuple[str, ...]] = {
     "Actor": (
         "agency", "centre", "center", "authority", "authorities", "committee", "council",
-        "network", "group", "service", "office", "organisation", "organization", "team",
+        "network", "group", "office", "organisation", "organization", "team",
         "bank", "court", "parliament", "commission", "board", "body", "consortium",
         "institute", "staff", "alliance", "community", "forum", "ministry", "department",
         "representative", "secretariat", "congress", "command", "cell", "unit",
@@ -76,6 +79,8 @@ _PREPOSITIONS = {"of", "for", "on", "against", "in", "to", "and", "at"}
 _ACRONYM_RE = re.compile(r"^(?=.*[A-Z].*[A-Z])[A-Za-z0-9²&/\-]{2,15}s?$")
 _HEADING_RE = re.compile(r"^(question|chapter|section|article|annex|part|update)\b", re.I)
 _DIGITS_RE = re.compile(r"^[\d\s.,:/%€$-]+$")
+_NUMBERED_RE = re.compile(r"\d|\b[IVX]{1,4}\b|\b(january|february|march|april|may|june|july|"
+                          r"august|september|october|november|december)\b", re.I)
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,6 +109,16 @@ def _variants(form: str) -> set[str]:
     words = form.split()
     if words and words[-1].isalpha() and words[-1].islower():
         out.add(" ".join([*words[:-1], _plural(words[-1])]))
+    if len(words) >= 4:
+        # "action plan for (the) cybersecurity of hospitals": determiners come and go
+        bare = re.sub(r"\b(the|a|an) ", "", form)
+        out.add(bare)
+        out.add(re.sub(r"\b(of|for|on|against|in) (?!the )", r"\1 the ", bare, count=1))
+    for v in list(out):
+        if "'" in v:
+            out.add(v.replace("'", "\u2019"))
+        if "\u2019" in v:
+            out.add(v.replace("\u2019", "'"))
     for v in list(out):
         if "-" in v:
             out.add(v.replace("-", " "))
@@ -228,7 +243,8 @@ class ParagraphSplitter:
     assigns=["doc.ents"],
     default_config={"ontology_path": "", "term_heads": list(DEFAULT_TERM_HEADS)},
 )
-def make_ruler(nlp: Language, name: str, ontology_path: str, term_heads: list[str]) -> OntologyRuler:
+def make_ruler(nlp: Language, name: str, ontology_path: str,
+               term_heads: list[str]) -> OntologyRuler:
     return OntologyRuler(nlp, name, ontology_path=ontology_path, term_heads=term_heads)
 
 
@@ -259,6 +275,10 @@ class OntologyRuler:
                 single_cap = " " not in form and any(c.isupper() for c in form)
                 target = exact_forms if (is_acronym(form) or single_cap) else lower_forms
                 target.setdefault(entry.key, set()).update(_variants(form))
+        for forms in exact_forms.values():
+            # headings in capitals: "THE COUNCIL", "COMMISSION"
+            forms.update(f.upper() for f in list(forms) if f[:1].isupper() and f[1:].islower()
+                         and len(f) > 3)
         make = self.nlp.make_doc
         for key, forms in lower_forms.items():
             self.lower.add(key, [make(f) for f in sorted(forms)])
@@ -275,14 +295,50 @@ class OntologyRuler:
         spans = []
         for matcher in (self.lower, self.exact):
             for match_id, start, end in matcher(doc):
+                if _in_citation(doc, start, end):
+                    continue
                 entry = self.entries[vocab[match_id]]
                 if entry.type in ("Sector", "Threat"):
                     end = _extend_head(doc, end, self.term_heads)
                 spans.append(Span(doc, start, end, label=entry.type, kb_id=entry.name,
                                   span_id=METHOD_REGISTRY))
         if spans:
-            _replace_ents(doc, filter_spans(spans), keep_existing_on_conflict=False)
+            kept = filter_spans(spans)
+            _replace_ents(doc, kept, keep_existing_on_conflict=False)
+            nested = _nested(kept, spans)
+            if nested:
+                doc.spans[NESTED_KEY] = nested
         return doc
+
+
+NESTED_KEY = "policykg_nested"
+# Which registry names may be mentioned inside which longer names: the war names its
+# aggressor, the action plan names the sector it covers.
+NESTED_TYPES: dict[str, frozenset[str]] = {
+    "Event": frozenset({"Actor", "Location"}),
+    "Initiative": frozenset({"Sector"}),
+}
+
+
+def _nested(kept: Sequence[Span], spans: Sequence[Span]) -> list[Span]:
+    out: list[Span] = []
+    for outer in kept:
+        inner_types = NESTED_TYPES.get(outer.label_)
+        if not inner_types or len(outer) < 2:
+            continue
+        for span in spans:
+            if (outer.start <= span.start and span.end <= outer.end and len(span) < len(outer)
+                    and span.label_ in inner_types
+                    and not any(s.start <= span.start and span.end <= s.end
+                                and s.kb_id_ == span.kb_id_ for s in out)):
+                out.append(span)
+    return out
+
+
+def _in_citation(doc: Doc, start: int, end: int) -> bool:
+    """"Directive (EU) 2022/2555": the bracketed EU of a legal citation names no actor."""
+    return (end - start == 1 and start > 0 and end + 1 < len(doc) and doc[start - 1].text == "("
+            and doc[end].text == ")" and any(c.isdigit() for c in doc[end + 1].text))
 
 
 def _extend_head(doc: Doc, end: int, heads: frozenset[str]) -> int:
@@ -508,9 +564,11 @@ class AcronymResolver:
                 label = _type_from_head([t.text for t in long_span], self.type_heads) or label
                 if label is None and ner is not None and ner.label_ in {"ORG", "LAW", "EVENT"}:
                     label = {"ORG": "Actor", "LAW": "Initiative", "EVENT": "Event"}[ner.label_]
-                if label is None:
+                name = _clean_long_form(long_span.text)
+                if label is None or normalise(name) in _GENERIC_NORMALISED \
+                        or " as a " in name.lower():
                     continue
-                name, method = _clean_long_form(long_span.text), METHOD_ACRONYM
+                method = METHOD_ACRONYM
             known[acro] = (label, name, method)
             new.append(Span(doc, long_span.start, long_span.end, label=label, kb_id=name,
                             span_id=method))
@@ -559,6 +617,10 @@ class NerMapper:
         self.name = name
         self.ontology_path = ontology_path
         self.generic = frozenset(normalise(g) for g in generic)
+        self.generic_words = frozenset(
+            [*(w for heads in DEFAULT_TYPE_HEADS.values() for w in heads),
+             *(_plural(w) for heads in DEFAULT_TYPE_HEADS.values() for w in heads),
+             "european", "europeans", "action", "national", "joint", "new", "global", "eu"])
         self.mapping: dict[str, str] | None = None
         self.types: frozenset[str] = frozenset()
 
@@ -599,6 +661,10 @@ class NerMapper:
             return None
         if normalise(text) in self.generic:
             return None
+        if "," in text or _NUMBERED_RE.search(text) or " as a " in text.lower():
+            return None  # "Chapters III", "Recital 68", lists, "Software as a Service"
+        if all(t.lower_ in self.generic_words for t in words):
+            return None  # "Directive", "Action Plan": back-references, not names
         return core
 
     def __call__(self, doc: Doc) -> Doc:
@@ -670,6 +736,8 @@ class Canonicaliser:
                 method = ent.id_ or METHOD_NER
                 out.append(Span(doc, ent.start, ent.end, label=entry.type, kb_id=entry.name,
                                 span_id=method))
+            elif (ent.id_ or METHOD_NER) == METHOD_NER and len(ent) == 1 and is_acronym(ent.text):
+                continue  # an acronym neither in the registry nor defined in the document
             else:
                 out.append(Span(doc, ent.start, ent.end, label=ent.label_,
                                 kb_id=_clean_long_form(ent.text), span_id=ent.id_ or METHOD_NER))
@@ -693,6 +761,9 @@ def make_relations(nlp: Language, name: str, ontology_path: str,
     return RelationExtractor(nlp, name, ontology_path=ontology_path, max_path=max_path)
 
 
+_CITATION_WORDS = {"article", "paragraph", "point", "pursuant", "accordance", "annex", "chapter",
+                   "recital", "subparagraph", "refer"}
+_PARTNER_PREPS = {"with", "between", "among", "amongst", "alongside", "to", "together"}
 _GROUP_TRIGGERS = {"compose", "composed", "consist", "comprise", "include"}
 _NOMINAL_DEPS = {"compound", "amod", "nmod", "prep", "pobj", "appos", "conj", "cc", "det",
                  "poss", "case", "punct"}
@@ -725,6 +796,12 @@ class RelationExtractor:
                 self.by_trigger.setdefault(trig, []).append(rel)
         self.covers = next((r for r in self.relation_types
                             if "Initiative" in r.sources and "Sector" in r.targets), None)
+        self.caused = next((r for r in self.relation_types
+                            if "Actor" in r.sources and r.targets == {"Event"}
+                            and "cause" in r.triggers), None)
+        self.cooperates = next((r for r in self.relation_types
+                                if r.symmetric and r.sources == {"Actor"}
+                                and r.targets == {"Actor"}), None)
         self.held_in = next((r for r in self.relation_types
                              if "Event" in r.sources and "Location" in r.targets), None)
         self._name_sectors: dict[str, tuple[RegistryEntry, ...]] = {}
@@ -766,8 +843,33 @@ class RelationExtractor:
                         src, rtype, tgt, method = rel
                         found.append((src.start_char, src.end_char, rtype, tgt.start_char,
                                       tgt.end_char, method))
+        for inner in doc.spans.get(NESTED_KEY, ()):
+            outer = ent_of.get(inner.start)
+            if outer is None:
+                continue
+            rel = self.relate_nested(outer, inner)
+            if rel is not None:
+                src, rtype, tgt = rel
+                found.append((src.start_char, src.end_char, rtype, tgt.start_char,
+                              tgt.end_char, "pattern"))
         doc._.policykg_relations = found
         return doc
+
+    def relate_nested(self, outer: Span, inner: Span):
+        """Relations a name states about a name inside it: "Postal Services Directive" covers
+        postal services; "Russia's war of aggression", "CrowdStrike outage" were caused by
+        the actor they start with."""
+        if outer.label_ == "Initiative" and inner.label_ == "Sector" and self.covers:
+            return outer, self.covers.name, inner
+        if outer.label_ == "Event" and inner.label_ == "Actor" and self.caused is not None:
+            first = outer.start
+            while first < inner.start and outer.doc[first].lower_ in {"the", "a", "an"}:
+                first += 1
+            before = outer.doc[inner.start - 1].lower_ if inner.start > outer.start else ""
+            if (inner.start == first or before in {"of", "by"}) and inner.end <= outer.end \
+                    and len(inner) < len(outer):
+                return inner, self.caused.name, outer
+        return None
 
     def relate(self, a: Span, b: Span, ent_of: dict[int, Span]):
         up_a = _ancestors(a.root)
@@ -788,12 +890,22 @@ class RelationExtractor:
                 idx = len(side) - 1 - k
                 if idx >= 0 and side[idx].i not in ent_of:
                     path.append(side[idx])
+        if any(t.lemma_.lower() in _CITATION_WORDS for t in side_a + side_b + [lca]):
+            return None  # "established pursuant to Article 15 of Directive ...": a reference
+        # "Russia's war", "X's attack on Y": the possessor caused the event
+        for x, y in ((a, b), (b, a)):
+            if (x.root.dep_ == "poss" and y.start <= x.root.head.i < y.end
+                    and self.caused is not None and self.caused.allows(x.label_, y.label_)):
+                return x, self.caused.name, y, "pattern"
         conj_pair = _coordinated(a, b) or _coordinated(b, a)
+        if conj_pair and self.cooperates is not None \
+                and self.cooperates.allows(a.label_, b.label_) and _joint_subjects(a, b):
+            return a, self.cooperates.name, b, "pattern"
         if conj_pair:
             # "A and B will work together": the verb governing the coordination
             gov = lca
             while gov.i in ent_of or gov.dep_ in {"conj", "compound", "appos"}:
-                if gov.head is gov:
+                if gov.head.i == gov.i:
                     break
                 gov = gov.head
             path = [gov, *[c for c in gov.children if c.dep_ in {"xcomp", "dobj"}]]
@@ -805,6 +917,9 @@ class RelationExtractor:
                 if conj_pair and not rel.symmetric:
                     continue
                 directed = self._direct(rel, a, b, tok, side_a, side_b)
+                if directed is not None and not conj_pair \
+                        and not self._roles_fit(rel, directed, tok, a, side_a, side_b):
+                    continue
                 if directed is not None:
                     return (*directed, "dependency")
         if conj_pair:
@@ -822,6 +937,27 @@ class RelationExtractor:
                 if directed is not None:
                     return (*directed, "pattern")
         return None
+
+    def _roles_fit(self, rel, directed, trigger: Token, a: Span,
+                   side_a: list[Token], side_b: list[Token]) -> bool:
+        """Verbal triggers need the acting Actor as subject (or passive agent), and a
+        symmetric verb needs its partner close by ("cooperate with X", "assist X")."""
+        if trigger.pos_ not in {"VERB", "AUX"}:
+            return True
+        src, other = directed[0], directed[2]
+        src_side, other_side = (side_a, side_b) if src is a else (side_b, side_a)
+        if rel.symmetric:
+            chain = [other.root, *[t for t in other_side if t.i != trigger.i]]
+            if len(chain) > 3:
+                return False
+            preps = [t for t in chain if t.dep_ == "prep"]
+            return all(t.lower_ in _PARTNER_PREPS for t in preps)
+        if src.label_ != "Actor":
+            return True
+        if trigger.lemma_.lower() in _GROUP_TRIGGERS:
+            # "the Group shall be composed of ... the Commission": the group is the subject
+            return _subject_of(other, other_side, trigger, passive_ok=True)
+        return _subject_of(src, src_side, trigger)
 
     def _direct(self, rel, a: Span, b: Span, trigger: Token | None,
                 side_a: list[Token], side_b: list[Token]):
@@ -845,9 +981,39 @@ class RelationExtractor:
 
 def _ancestors(token: Token) -> list[Token]:
     out = [token]
-    while out[-1].head is not out[-1] and len(out) < 40:
+    while out[-1].head.i != out[-1].i and len(out) < 40:
         out.append(out[-1].head)
     return out
+
+
+def _subject_of(ent: Span, side: list[Token], trigger: Token, passive_ok: bool = False) -> bool:
+    """`ent` (or the conjunct it hangs on) is the subject or passive agent of `trigger`, or of
+    the verb whose subject `trigger` shares (xcomp, conj)."""
+    verbs = {trigger.i}
+    tok = trigger
+    while tok.dep_ in {"xcomp", "conj", "advcl"} and tok.head.i != tok.i:
+        tok = tok.head
+        verbs.add(tok.i)
+    subj = {"nsubj", "csubj"} | ({"nsubjpass"} if passive_ok else set())
+    for t in [ent.root, *side]:
+        if t.dep_ in subj and t.head.i in verbs:
+            return True
+        if t.dep_ == "pobj" and t.head.dep_ == "agent" and t.head.head.i in verbs:
+            return True
+        if t.dep_ == "poss" and t.head.i == trigger.i:
+            return True
+        if t.i in verbs:
+            break
+    return False
+
+
+def _joint_subjects(a: Span, b: Span) -> bool:
+    """A and B coordinated as the subject of one verb: they act together."""
+    first = a if a.start < b.start else b
+    tok = first.root
+    while tok.dep_ == "conj" and tok.head.i != tok.i:
+        tok = tok.head
+    return tok.dep_ in {"nsubj", "nsubjpass"} or (tok.dep_ == "pobj" and tok.head.dep_ == "agent")
 
 
 def _coordinated(a: Span, b: Span) -> bool:

@@ -10,7 +10,6 @@ The co-occurrence fallback is not scored. Figures are micro-averaged over docume
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any, TextIO
 
 from graph.ontology import Ontology, normalise
 from ingest.extract import Extractor
+from ingest.loaders import LoadError, load_document
 from ingest.records import Document, Extraction
 
 
@@ -57,7 +57,7 @@ class DocumentDetails:
 def _match(preds: Sequence[Any], golds: Sequence[Any],
            ok: Callable[[Any, Any], bool]) -> tuple[list[int], list[int], int]:
     """Maximum one-to-one matching (augmenting paths); returns unmatched preds and golds."""
-    adj = [[g for g in range(len(golds)) if ok(p, golds[g])] for p in range(len(preds))]
+    adj = [[g for g in range(len(golds)) if ok(pred, golds[g])] for pred in preds]
     owner: dict[int, int] = {}
 
     def augment(p: int, seen: set[int]) -> bool:
@@ -104,11 +104,8 @@ def score_document(extraction: Extraction, gold: dict[str, Any],
         def ok(p: _Ent, g: _Ent, typed: bool = typed) -> bool:
             return bool(p.forms & g.forms) and (not typed or p.type == g.type)
 
-        if not typed:
-            # untyped: one prediction per distinct name set
-            preds = list({p.forms: p for p in pred_ents}.values())
-        else:
-            preds = pred_ents
+        # untyped: one prediction per distinct name set
+        preds = pred_ents if typed else list({p.forms: p for p in pred_ents}.values())
         fps, fns, tp = _match(preds, gold_ents, ok)
         details.counts[f"entities/{mode}"] = Counts(tp, len(fps), len(fns))
         details.false_positives[f"entities/{mode}"] = [
@@ -175,14 +172,10 @@ def read_gold(gold_path: Path) -> list[dict[str, Any]]:
 
 
 def _load(path: Path) -> Document:
-    """Load a document with the project's loaders, or read plain text if they are absent."""
     try:
-        from ingest.loaders import load_document
-    except ImportError:  # the loaders module is optional for plain-text gold sets
-        text = path.read_text(encoding="utf-8")
-        return Document(id=hashlib.sha256(text.encode("utf-8")).hexdigest(), path=str(path),
-                        title=path.stem, text=text, format=path.suffix.lstrip(".") or "txt")
-    return load_document(path)
+        return load_document(path)
+    except LoadError as exc:
+        raise GoldError(f"cannot load gold document {path}: {exc}") from exc
 
 
 def evaluate_details(gold_path: Path, docs_dir: Path | None,

@@ -18,7 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from graph.ontology import Ontology, default_ontology, entity_key, normalise
-from ingest.components import add_components, registry_index
+from ingest.components import NESTED_KEY, add_components, registry_index
 from ingest.nlp import load_nlp
 from ingest.records import (
     Document,
@@ -119,6 +119,16 @@ def build_extraction(chunks: Sequence[tuple[int, Doc]], document: Document,
             span_key[(base + ent.start_char, base + ent.end_char)] = key
             if key not in sent_entities[passage]:
                 sent_entities[passage].append(key)
+        for ent in doc.spans.get(NESTED_KEY, ()):
+            key = entity_key(ent.label_, ent.kb_id_)
+            passage = sent_of_char.get(base + ent.sent.start_char)
+            if passage is None or not ent.kb_id_:
+                continue
+            info.setdefault(key, (ent.kb_id_, ent.label_, ent.id_ or "registry"))
+            mentions[key].append(Mention(start=base + ent.start_char, end=base + ent.end_char,
+                                         text=ent.text, passage=passage))
+            surfaces[key][_norm_surface(ent.text)] = None
+            span_key.setdefault((base + ent.start_char, base + ent.end_char), key)
         for s0, s1, rtype, t0, t1, method in doc._.policykg_relations or ():
             src = span_key.get((base + s0, base + s1))
             tgt = span_key.get((base + t0, base + t1))

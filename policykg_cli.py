@@ -130,8 +130,11 @@ def neo4j_status(ctx: Context) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--jobs", default=1, show_default=True, help="Extraction processes.")
+@click.option("--dask", "dask_address", metavar="ADDRESS",
+              help="Extract on the Dask cluster whose scheduler is at ADDRESS "
+                   "(e.g. tcp://10.0.0.5:8786); this process writes.")
 @pass_ctx
-def ingest(ctx: Context, paths: tuple[Path, ...], jobs: int) -> None:
+def ingest(ctx: Context, paths: tuple[Path, ...], jobs: int, dask_address: str | None) -> None:
     """Ingest files or folders (.txt .md .pdf .docx .html) into the graph."""
     from graph.ingestion import ingest as run_ingest
     from graph.ontology import default_ontology
@@ -142,7 +145,12 @@ def ingest(ctx: Context, paths: tuple[Path, ...], jobs: int) -> None:
     s = ctx.settings
     onto = default_ontology()
     with ctx.driver() as driver:
-        extractor = Extractor(onto, load_nlp(s.policykg_spacy_model))
+        if dask_address:
+            from ingest.distributed import DaskExtractor
+
+            extractor: Any = DaskExtractor(dask_address, model=s.policykg_spacy_model)
+        else:
+            extractor = Extractor(onto, load_nlp(s.policykg_spacy_model))
         writer = GraphWriter(driver, onto, s.neo4j_database)
         report = run_ingest(
             paths, extractor, writer, default_tlp=s.policykg_default_tlp, jobs=jobs,
@@ -273,13 +281,320 @@ def query(ctx: Context, cypher: str, params: tuple[str, ...], fmt: str) -> None:
 @pass_ctx
 def serve(ctx: Context, host: str, port: int) -> None:
     """Serve the Dash explorer."""
-    from dashboard.app import create_app, serve as run
+    from dashboard.app import create_app
+    from dashboard.app import serve as run
     from graph.ontology import default_ontology
 
     driver = ctx.driver()
-    app = create_app(driver, default_ontology(), database=ctx.settings.neo4j_database)
+    s = ctx.settings
+    from dashboard.auth import load_secret_key
+
+    secret = s.policykg_secret_key.get_secret_value() if s.policykg_secret_key else None
+    app = create_app(driver, default_ontology(), database=s.neo4j_database,
+                     secret_key=load_secret_key(secret, s.policykg_home),
+                     https=s.policykg_https, session_hours=s.policykg_session_hours)
     click.echo(f"policykg dashboard on http://{host}:{port}/")
     run(app, host=host, port=port)
+
+
+# --- maintenance: remove, backup, restore -----------------------------------------------------
+
+
+@main.command()
+@click.argument("document")
+@pass_ctx
+def remove(ctx: Context, document: str) -> None:
+    """Withdraw DOCUMENT (id, id prefix or path) and the facts that rested on it alone."""
+    from graph.documents import find_documents
+    from graph.ontology import default_ontology
+    from graph.writer import GraphWriter
+
+    s = ctx.settings
+    with ctx.driver() as driver:
+        found = find_documents(driver, document, s.neo4j_database)
+        if not found:
+            raise click.ClickException(f"no document with id, id prefix or path {document!r}")
+        if len(found) > 1:
+            listing = "\n".join(f"  {d.id[:16]}  {d.path}" for d in found)
+            raise click.ClickException(f"{document!r} matches {len(found)} documents; "
+                                       f"give more of the id:\n{listing}")
+        doc = found[0]
+        GraphWriter(driver, default_ontology(), s.neo4j_database).remove(doc.id)
+    click.echo(f"removed {doc.id[:16]} ({doc.path})")
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def backup_cmd(ctx: Context, file: Path) -> None:
+    """Write every node and relationship to FILE (JSON lines; gzip if FILE ends in .gz)."""
+    from graph.backup import BackupError, backup
+
+    with ctx.driver() as driver:
+        try:
+            stats = backup(driver, file, ctx.settings.neo4j_database)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"backed up {stats.nodes} nodes and {stats.relationships} relationships to {file}")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Wipe a non-empty database first.")
+@pass_ctx
+def restore_cmd(ctx: Context, file: Path, force: bool) -> None:
+    """Restore a backup FILE into an empty database."""
+    from graph.backup import BackupError, restore
+    from graph.ontology import default_ontology
+
+    with ctx.driver() as driver:
+        try:
+            stats = restore(driver, default_ontology(), file,
+                            database=ctx.settings.neo4j_database, force=force)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {stats.nodes} nodes and {stats.relationships} relationships from {file}")
+
+
+
+# --- analytics, export, history, templates --------------------------------------------------
+
+
+@main.command()
+@click.argument("name", type=click.Choice(
+    ["pagerank", "betweenness", "communities", "brokers", "duplicates", "gaps"]))
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.option("--with-cooccurrence", is_flag=True,
+              help="Count co-occurrence (RELATED_TO) links as well as stated relations.")
+@pass_ctx
+def analyse(ctx: Context, name: str, fmt: str, with_cooccurrence: bool) -> None:
+    """Network analytics of the graph: rankings, communities, brokers, duplicates, gaps."""
+    from graph.analytics import run_analysis
+    from graph.ontology import default_ontology
+
+    with ctx.driver() as driver:
+        table = run_analysis(driver, default_ontology(), name,
+                             database=ctx.settings.neo4j_database,
+                             include_fallback=with_cooccurrence)
+    columns = table.columns if fmt == "table" else [*table.columns, *table.links]
+    click.echo(format_table(columns, [[r.get(c) for c in columns] for r in table.rows], fmt))
+    if table.note and fmt == "table":
+        click.echo(f"({table.note})", err=True)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["graphml", "csv", "json"]), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (CSV: FILE.zip, or FILE as nodes and FILE-edges beside it).")
+@click.option("--type", "types", multiple=True, help="Keep entities of this type (repeatable).")
+@click.option("--relation", "relations", multiple=True,
+              help="Keep relations of this type (repeatable).")
+@click.option("--document", help="Keep what this document (id) mentions and supports.")
+@pass_ctx
+def export(ctx: Context, fmt: str, output: Path | None, types: tuple[str, ...],
+           relations: tuple[str, ...], document: str | None) -> None:
+    """Export the graph, or a filtered part, as GraphML, CSV or JSON."""
+    from graph.export import ExportFilter, load_export, render, to_csv, to_csv_zip
+    from graph.ontology import default_ontology
+
+    flt = ExportFilter(tuple(types), tuple(relations), document)
+    with ctx.driver() as driver:
+        try:
+            data = load_export(driver, default_ontology(), flt,
+                               database=ctx.settings.neo4j_database)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if output is None:
+        click.echo(render(data, fmt), nl=False)  # type: ignore[arg-type]
+        return
+    if fmt == "csv" and output.suffix == ".zip":
+        output.write_bytes(to_csv_zip(data))
+    elif fmt == "csv":
+        nodes, edges = to_csv(data)
+        edges_path = output.with_name(f"{output.stem}-edges{output.suffix or '.csv'}")
+        output.write_text(nodes, encoding="utf-8")
+        edges_path.write_text(edges, encoding="utf-8")
+    else:
+        output.write_text(render(data, fmt), encoding="utf-8")  # type: ignore[arg-type]
+    click.echo(f"exported {len(data.nodes)} entities and {len(data.edges)} relations to {output}",
+               err=True)
+
+
+@main.command()
+@click.argument("run_id", required=False)
+@click.option("--runs", "list_all", is_flag=True, help="List the ingest runs instead.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@pass_ctx
+def diff(ctx: Context, run_id: str | None, list_all: bool, fmt: str) -> None:
+    """What an ingest run (default: the last) added and retracted, against the graph before."""
+    from graph.history import UnknownRun, list_runs, run_diff
+
+    with ctx.driver() as driver:
+        if list_all:
+            runs = [r.summary() for r in list_runs(driver, ctx.settings.neo4j_database)]
+            columns = ["run", "at", "documents", "failed", "entitiesAdded", "entitiesRetracted",
+                       "relationsAdded", "relationsRetracted"]
+            click.echo(format_table(columns, [[r[c] for c in columns] for r in runs], fmt))
+            return
+        try:
+            result = run_diff(driver, run_id, ctx.settings.neo4j_database)
+        except UnknownRun as exc:
+            raise click.ClickException(str(exc)) from exc
+    run = result.run
+    if fmt == "table":
+        click.echo(f"run {run.id} at {run.at}: {run.documents} documents"
+                   + (f", after run {result.previous}" if result.previous else ", the first run"))
+        if not run.recorded:
+            click.echo("(this run was recorded before changes were kept)")
+    click.echo(format_table(result.COLUMNS, result.matrix(), fmt))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+def templates(fmt: str) -> None:
+    """The question templates (also the console's library of example queries)."""
+    from graph.ontology import default_ontology
+    from graph.templates import build_templates
+
+    rows = [[t.id, t.question, t.theme or "",
+             ", ".join(f"{p.name}: {p.kind}{'/' + '|'.join(p.types) if p.types else ''}"
+                       for p in t.params)]
+            for t in build_templates(default_ontology())]
+    click.echo(format_table(["id", "question", "theme", "parameters"], rows, fmt))
+
+
+# --- bench ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the contract's JSON.")
+@click.option("--scale", default=100_000, show_default=True,
+              help="Relationships of the synthetic graph (up to 1,000,000).")
+@click.option("--quick", is_flag=True, help="Small workloads, one run each (seconds, not minutes).")
+@click.option("--corpus", "corpus", default=Path("corpus"), show_default=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Documents for the ingest and memory figures.")
+@click.option("--jobs", default=2, show_default=True, help="Processes for the --jobs figure.")
+@click.option("--wipe", is_flag=True,
+              help="Run on the configured database even though it holds a graph (erases it).")
+@pass_ctx
+def bench(ctx: Context, as_json: bool, scale: int, quick: bool, corpus: Path, jobs: int,
+          wipe: bool) -> None:
+    """Run the benchmark suite; each figure is printed with the ratio it is judged by.
+
+    The suite erases the database it runs on. An empty configured database is used as it is;
+    when it holds a graph, a scratch local Neo4j is started for the run (and deleted after),
+    or, with --wipe, the configured database is used and erased.
+    """
+    from graph.bench import BenchError, Options, report_json, run_suite, scratch_server
+    from graph.ontology import default_ontology
+
+    s = ctx.settings
+    if not 1_000 <= scale <= 1_000_000:
+        raise click.BadParameter("between 1,000 and 1,000,000", param_hint="--scale")
+    say = (lambda m: click.echo(m, err=True)) if as_json else click.echo
+    with ctx.driver() as configured:
+        records, _, _ = configured.execute_query("MATCH (n) RETURN count(n) > 0 AS used LIMIT 1",
+                                                 database_=s.neo4j_database)
+        in_place = wipe or not records[0]["used"]
+    try:
+        with scratch_server(s, use_configured=in_place, progress=say) as (driver, env, database):
+            options = Options(corpus=corpus, scale=scale, quick=quick, jobs=jobs,
+                              model=s.policykg_spacy_model, database=database, env=env)
+            report = run_suite(driver, default_ontology(), options, progress=say)
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report_json(report) if as_json else report.text())
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Accounts for the dashboard (passwords are read from standard input)."""
+
+
+def _read_password(confirm: bool = True) -> str:
+    """The password from standard input: prompted twice on a terminal, else its first line."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _store(ctx: Context):  # noqa: ANN202
+    from graph.accounts import AccountStore
+
+    return AccountStore(ctx.driver(), ctx.settings.neo4j_database)
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["viewer", "analyst", "steward", "admin"]),
+              default="viewer", show_default=True)
+@click.option("--clearance", type=click.Choice(["CLEAR", "GREEN", "AMBER", "RED"]),
+              default="CLEAR", show_default=True, help="The highest TLP marking she may read.")
+@pass_ctx
+def users_add(ctx: Context, name: str, role: str, clearance: str) -> None:
+    """Create an account; the password is read from standard input."""
+    from graph.accounts import AccountError
+
+    password = _read_password()
+    try:
+        user = _store(ctx).add(name, password, role=role, clearance=clearance)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"user {user.name} added ({user.role}, cleared {user.clearance})")
+
+
+@users.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@pass_ctx
+def users_list(ctx: Context, fmt: str) -> None:
+    """The accounts, with role, clearance and creation time (never the hashes)."""
+    rows = [[u.name, u.role, u.clearance, u.created or ""] for u in _store(ctx).list()]
+    click.echo(format_table(["name", "role", "clearance", "created"], rows, fmt))
+
+
+@users.command("remove")
+@click.argument("name")
+@pass_ctx
+def users_remove(ctx: Context, name: str) -> None:
+    """Delete an account; its sessions end within seconds."""
+    if not _store(ctx).remove(name):
+        raise click.ClickException(f"no user named {name!r}")
+    click.echo(f"user {name} removed")
+
+
+@users.command("passwd")
+@click.argument("name")
+@pass_ctx
+def users_passwd(ctx: Context, name: str) -> None:
+    """Set a new password (read from standard input); open sessions of the account end."""
+    from graph.accounts import AccountError
+
+    try:
+        changed = _store(ctx).set_password(name, _read_password())
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not changed:
+        raise click.ClickException(f"no user named {name!r}")
+    click.echo(f"password of {name} changed")
+
+
+@users.command("ensure-admin")
+@click.option("--name", default="admin", show_default=True)
+@pass_ctx
+def users_ensure_admin(ctx: Context, name: str) -> None:
+    """When no account exists yet, create an admin (cleared RED) with a random password and
+    print it once; otherwise do nothing."""
+    password = _store(ctx).ensure_admin(name)
+    if password is None:
+        click.echo("accounts exist already; nothing to do")
+        return
+    click.echo(f"created the dashboard account {name!r} (admin, cleared RED).")
+    click.echo(f"its password, shown only now: {password}")
+    click.echo(f"change it with: policykg users passwd {name}")
 
 
 if __name__ == "__main__":

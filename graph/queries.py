@@ -100,9 +100,14 @@ SET r.evidence = r.evidence + row.evidence,
 
 
 # Withdrawing a document keeps every fact that another document still supports.
+# The relations a document supports start at entities it mentions (extraction only relates
+# entities it found), so they are reached from the document rather than by scanning all.
 WITHDRAW_RELATIONS = """
-MATCH (:Entity)-[r]->(:Entity)
+MATCH (:Document {id: $docId})-[:HAS_PASSAGE]->(:Passage)-[:MENTIONS]->(e:Entity)
+WITH DISTINCT e
+MATCH (e)-[r]->(:Entity)
 WHERE $docId IN r.documents
+WITH DISTINCT r
 WITH r, [k IN r.evidence WHERE NOT k STARTS WITH $docId + ':'] AS kept
 SET r.evidence = kept,
     r.documents = [x IN r.documents WHERE x <> $docId],
@@ -145,18 +150,52 @@ RETURN COUNT { MATCH (:Document) } AS documents,
 # statement serves every combination; labels and relation types in the text come from the
 # ontology whitelist.
 
+# TLP: every read takes `$allowed`, the markings the reader's clearance may see. A document
+# is visible when its marking is allowed (a document without one is not); an entity when a
+# visible document mentions it; a relation when a visible document supports it. Projections
+# count and list only what is visible, so no hidden document leaks through a number.
+
+
+def visible_entity(n: str) -> str:
+    return (f"EXISTS {{ ({n})<-[:MENTIONS]-(:Passage)<-[:HAS_PASSAGE]-(vd:Document) "
+            f"WHERE vd.tlp IN $allowed }}")
+
+
+def visible_relation(r: str) -> str:
+    return (f"EXISTS {{ MATCH (vd:Document) WHERE vd.id IN coalesce({r}.documents, []) "
+            f"AND vd.tlp IN $allowed }}")
+
+
 # The projection every read uses for an entity: its facets, and two importance measures.
+# Aliases are those a visible passage uses (an alias seen only in a hidden document stays
+# hidden).
 _NODE = (
-    "{key: n.key, name: n.name, type: n.type, aliases: coalesce(n.aliases, []), "
+    "{key: n.key, name: n.name, type: n.type, "
+    "aliases: [a IN coalesce(n.aliases, []) WHERE EXISTS { "
+    "MATCH (n)<-[am:MENTIONS]-(:Passage)<-[:HAS_PASSAGE]-(ad:Document) "
+    "WHERE ad.tlp IN $allowed AND toLower(am.text) = toLower(a) }], "
     "sphere: n.sphere, status: n.status, kind: n.kind, curated: n.curated, "
     "wikidata: n.wikidata, "
-    "mentions: COUNT { (n)<-[:MENTIONS]-(:Passage) }, "
-    f"degree: COUNT {{ (n)--(:{ENTITY_LABEL}) }}}}"
+    "mentions: COUNT { (n)<-[:MENTIONS]-(:Passage)<-[:HAS_PASSAGE]-(md:Document) "
+    "WHERE md.tlp IN $allowed }, "
+    f"degree: COUNT {{ MATCH (n)-[dr]-(:{ENTITY_LABEL}) WHERE {visible_relation('dr')} }}}}"
 )
 
+# A relation's evidence and documents, only the visible ones; the weight of a relation that
+# hidden documents also support is its visible evidence count.
+_VISIBLE_EVIDENCE = ("COLLECT { UNWIND coalesce(r.evidence, []) AS ek "
+                     "MATCH (ed:Document)-[:HAS_PASSAGE]->(:Passage {key: ek}) "
+                     "WHERE ed.tlp IN $allowed RETURN ek }")
+_HIDDEN_DOCUMENTS = ("COUNT { UNWIND coalesce(r.documents, []) AS hk "
+                     "MATCH (hd:Document {id: hk}) WHERE NOT coalesce(hd.tlp IN $allowed, false) "
+                     "RETURN hk }")
 _EDGE = (
     "{source: startNode(r).key, target: endNode(r).key, type: type(r), "
-    "weight: r.weight, evidence: coalesce(r.evidence, []), documents: coalesce(r.documents, [])}"
+    f"weight: CASE WHEN {_HIDDEN_DOCUMENTS} = 0 THEN r.weight "
+    f"ELSE size({_VISIBLE_EVIDENCE}) END, "
+    f"evidence: {_VISIBLE_EVIDENCE}, "
+    "documents: COLLECT { UNWIND coalesce(r.documents, []) AS dk "
+    "MATCH (dd:Document {id: dk}) WHERE dd.tlp IN $allowed RETURN dk }}"
 )
 
 # An edge passes the evidence filters when one of its evidence passages does: in the chosen
@@ -173,6 +212,7 @@ _EVIDENCE_FILTER = """
 
 SEARCH_ENTITIES = f"""
 CALL db.index.fulltext.queryNodes($index, $query) YIELD node AS n, score
+WHERE {visible_entity("n")}
 RETURN {_NODE} AS node, score
 ORDER BY score DESC, node.mentions DESC, node.name
 LIMIT $limit
@@ -181,6 +221,7 @@ LIMIT $limit
 NODES_BY_KEYS = f"""
 UNWIND $keys AS key
 MATCH (n:{ENTITY_LABEL} {{key: key}})
+WHERE {visible_entity("n")}
 RETURN {_NODE} AS node
 """
 
@@ -190,6 +231,7 @@ WHERE n.key <> $key
   AND ($types IS NULL OR n.type IN $types)
   AND ($relations IS NULL OR type(r) IN $relations)
   AND {_EVIDENCE_FILTER}
+  AND {visible_relation("r")} AND {visible_entity("n")}
 WITH DISTINCT n
 WITH n, COUNT {{ (n)--(:{ENTITY_LABEL}) }} AS degree
 ORDER BY degree DESC, n.name
@@ -203,12 +245,14 @@ WHERE n.key IN $keys AND m.key IN $keys
   AND (n.key IN $touching OR m.key IN $touching)
   AND ($relations IS NULL OR type(r) IN $relations)
   AND {_EVIDENCE_FILTER}
+  AND {visible_relation("r")}
 RETURN {_EDGE} AS edge
 ORDER BY edge.source, edge.type, edge.target
 """
 
 ENTITY_QUOTES = f"""
 MATCH (n:{ENTITY_LABEL} {{key: $key}})<-[m:MENTIONS]-(p:Passage)<-[:HAS_PASSAGE]-(d:Document)
+WHERE d.tlp IN $allowed
 WITH p, d, collect({{start: m.start - p.start, end: m.end - p.start}}) AS marks
 RETURN p.key AS passage, p.text AS text, p.page AS page, p.index AS index,
        d.id AS docId, d.title AS title, d.issuer AS issuer, d.date AS date, d.source AS source,
@@ -219,13 +263,14 @@ LIMIT $limit
 
 RELATION = f"""
 MATCH (a:{ENTITY_LABEL} {{key: $source}})-[r]->(b:{ENTITY_LABEL} {{key: $target}})
-WHERE type(r) = $type
+WHERE type(r) = $type AND {visible_relation("r")}
 RETURN {_EDGE} AS edge, r.method AS method
 """
 
 EVIDENCE_QUOTES = f"""
 UNWIND $passages AS k
 MATCH (d:Document)-[:HAS_PASSAGE]->(p:Passage {{key: k}})
+WHERE d.tlp IN $allowed
 OPTIONAL MATCH (p)-[m:MENTIONS]->(x:{ENTITY_LABEL})
 WHERE x.key IN $keys
 WITH p, d, [mark IN collect({{start: m.start - p.start, end: m.end - p.start}})
@@ -239,6 +284,7 @@ LIMIT $limit
 
 DOCUMENTS = """
 MATCH (d:Document)
+WHERE d.tlp IN $allowed
 RETURN d.id AS id, d.title AS title, d.issuer AS issuer, d.date AS date, d.source AS source,
        d.path AS path, d.tlp AS tlp,
        COUNT { (d)-[:HAS_PASSAGE]->(:Passage) } AS passages
@@ -247,11 +293,13 @@ ORDER BY d.date DESC, d.title
 
 DOCUMENT = """
 MATCH (d:Document {id: $id})
+WHERE d.tlp IN $allowed
 RETURN d {.id, .title, .issuer, .date, .source, .path, .tlp, .format, .text, .pages} AS document
 """
 
 DOCUMENT_MENTIONS = f"""
-MATCH (:Document {{id: $id}})-[:HAS_PASSAGE]->(:Passage)-[m:MENTIONS]->(e:{ENTITY_LABEL})
+MATCH (d:Document {{id: $id}})-[:HAS_PASSAGE]->(:Passage)-[m:MENTIONS]->(e:{ENTITY_LABEL})
+WHERE d.tlp IN $allowed
 RETURN m.start AS start, m.end AS end, e.key AS key, e.name AS name, e.type AS type
 ORDER BY m.start, m.end DESC
 """
@@ -267,12 +315,13 @@ def _ingest_order(d: str) -> str:
 
 NEW_ENTITIES = f"""
 MATCH (d:Document {{id: $id}})
+WHERE d.tlp IN $allowed
 WITH d, {_ingest_order("d")} AS mine
 MATCH (d)-[:HAS_PASSAGE]->(:Passage)-[:MENTIONS]->(n:{ENTITY_LABEL})
 WITH DISTINCT d, mine, n
 WHERE NOT EXISTS {{
     MATCH (n)<-[:MENTIONS]-(:Passage)<-[:HAS_PASSAGE]-(o:Document)
-    WHERE o.id <> d.id
+    WHERE o.id <> d.id AND o.tlp IN $allowed
     WITH o, {_ingest_order("o")} AS theirs
     WHERE theirs < mine
 }}
@@ -281,7 +330,7 @@ ORDER BY node.type, node.name
 """
 
 FACET_VALUES = """
-MATCH (d:Document) WHERE d.date IS NOT NULL
+MATCH (d:Document) WHERE d.date IS NOT NULL AND d.tlp IN $allowed
 RETURN min(d.date) AS first, max(d.date) AS last
 """
 
@@ -332,7 +381,8 @@ WITH nodes, collect(DISTINCT r) AS rels
         body = f"""
 MATCH (ev:{event})
 WHERE EXISTS {{ (ev)<-[:{rel("CAUSED")}]-() }}
-   OR EXISTS {{ (ev)<-[:MENTIONS]-(p:Passage) WHERE $theme IN coalesce(p.themes, []) }}
+   OR EXISTS {{ (ev)<-[:MENTIONS]-(p:Passage)<-[:HAS_PASSAGE]-(d:Document)
+               WHERE $theme IN coalesce(p.themes, []) AND d.tlp IN $allowed }}
 OPTIONAL MATCH (cause)-[r1:{rel("CAUSED")}]->(ev)
 OPTIONAL MATCH (resp)-[r2:{rel("RESPONDS_TO")}]->(ev)
 OPTIONAL MATCH (ev)-[r3]-(s:{sector})
@@ -377,8 +427,8 @@ WITH nodes, collect(DISTINCT r) AS rels
 
 # Fallback of a lens: the entities most mentioned in passages tagged with its theme.
 THEME_ENTITIES = f"""
-MATCH (p:Passage)-[:MENTIONS]->(n:{ENTITY_LABEL})
-WHERE $theme IN coalesce(p.themes, [])
+MATCH (d:Document)-[:HAS_PASSAGE]->(p:Passage)-[:MENTIONS]->(n:{ENTITY_LABEL})
+WHERE $theme IN coalesce(p.themes, []) AND d.tlp IN $allowed
 WITH n, count(*) AS hits
 ORDER BY hits DESC, n.name
 LIMIT $limit
@@ -399,6 +449,7 @@ def shortest_paths(onto: Ontology, max_length: int, include_fallback: bool) -> s
     return f"""
 MATCH (a:{ENTITY_LABEL} {{key: $source}}), (b:{ENTITY_LABEL} {{key: $target}})
 MATCH p = allShortestPaths((a)-[:{"|".join(types)}*..{int(max_length)}]-(b))
+WHERE all(r IN relationships(p) WHERE {visible_relation("r")})
 WITH p LIMIT $limit
 RETURN [n IN nodes(p) | n.key] AS keys, [r IN relationships(p) | {_EDGE}] AS edges
 """
@@ -425,10 +476,11 @@ RETURN collect(DISTINCT rel.id) AS ids
 
 DOCUMENT_FACTS = f"""
 OPTIONAL MATCH (:Document {{id: $docId}})-[:HAS_PASSAGE]->(:Passage)-[:MENTIONS]->(e:{ENTITY_LABEL})
-WITH collect(DISTINCT e.key) AS keys
-OPTIONAL MATCH (a:{ENTITY_LABEL})-[r]->(b:{ENTITY_LABEL})
+WITH collect(DISTINCT e) AS entities
+UNWIND CASE WHEN entities = [] THEN [null] ELSE entities END AS a
+OPTIONAL MATCH (a)-[r]->(b:{ENTITY_LABEL})
 WHERE $docId IN coalesce(r.documents, [])
-RETURN keys, collect(DISTINCT CASE WHEN r IS NULL THEN null ELSE
+RETURN [x IN entities | x.key] AS keys, collect(DISTINCT CASE WHEN r IS NULL THEN null ELSE
        {{source: a.key, type: type(r), target: b.key}} END) AS rels
 """
 
@@ -740,4 +792,57 @@ BENCH_DUMP_RELATIONSHIPS = """
 MATCH (a)-[r]->(b) WHERE NOT a:IngestRun AND NOT b:IngestRun
 RETURN coalesce(a.key, a.id) AS source, type(r) AS type, coalesce(b.key, b.id) AS target,
        properties(r) AS properties
+"""
+
+
+# --- accounts --------------------------------------------------------------------------------
+# graph/accounts.py: dashboard accounts as (:User {name, hash, role, clearance, created, stamp}).
+# `hash` is an argon2id hash; `stamp` changes with every password change, so sessions issued
+# before it stop working.
+
+ACCOUNT_SCHEMA = (
+    "CREATE CONSTRAINT user_name IF NOT EXISTS FOR (u:User) REQUIRE u.name IS UNIQUE",
+)
+
+CREATE_USER = """
+CREATE (u:User {name: $name, hash: $hash, role: $role, clearance: $clearance,
+                stamp: $stamp, created: datetime()})
+RETURN u.name AS name
+"""
+
+# The first account: created only while no account exists (the constraint settles a race).
+CREATE_FIRST_USER = """
+OPTIONAL MATCH (x:User)
+WITH count(x) AS existing
+WHERE existing = 0
+CREATE (u:User {name: $name, hash: $hash, role: $role, clearance: $clearance,
+                stamp: $stamp, created: datetime()})
+RETURN u.name AS name
+"""
+
+USER_BY_NAME = """
+MATCH (u:User {name: $name})
+RETURN u {.name, .hash, .role, .clearance, .stamp, created: toString(u.created)} AS user
+"""
+
+USERS = """
+MATCH (u:User)
+RETURN u {.name, .role, .clearance, .stamp, created: toString(u.created)} AS user
+ORDER BY u.name
+"""
+
+DELETE_USER = "MATCH (u:User {name: $name}) DELETE u RETURN count(*) AS deleted"
+
+SET_USER_PASSWORD = """
+MATCH (u:User {name: $name})
+SET u.hash = $hash, u.stamp = $stamp
+RETURN count(u) AS updated
+"""
+
+# The TLP markings present in the graph: the console and the analytics page, which cannot be
+# filtered, open only to users cleared for all of them (a document without a marking counts
+# as RED).
+MARKINGS_PRESENT = """
+MATCH (d:Document)
+RETURN collect(DISTINCT coalesce(d.tlp, 'RED')) AS markings
 """

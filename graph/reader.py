@@ -8,14 +8,18 @@ Cytoscape elements, tables and briefing packs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from neo4j import READ_ACCESS, Driver
+from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
 from graph import queries
 from graph.ontology import Ontology, entity_key
+from ingest.records import TLP_LEVELS
 
 # Characters with a meaning in Lucene's query syntax; user text never reaches the parser raw.
 _LUCENE_SPECIAL = re.compile(r'([+\-&|!(){}\[\]^"~*?:\\/])')
@@ -213,24 +217,77 @@ def _quote(row: Mapping[str, Any]) -> Quote:
     )
 
 
-class GraphReader:
-    """Owns every read the dashboard makes; the driver is passed in."""
+Clearance = str | Callable[[], str]
 
-    def __init__(self, driver: Driver, ontology: Ontology, database: str | None = None) -> None:
+
+def allowed_markings(clearance: str) -> list[str]:
+    """The TLP markings a clearance may read (its own and the lower ones); an unknown
+    clearance reads nothing."""
+    if clearance not in TLP_LEVELS:
+        return []
+    return list(TLP_LEVELS[: TLP_LEVELS.index(clearance) + 1])  # type: ignore[arg-type]
+
+
+class GraphReader:
+    """Owns every read the dashboard makes; the driver is passed in.
+
+    `clearance` is a TLP marking, or a function returning one at each read (the dashboard
+    passes the logged-in user's); every statement receives the allowed markings as
+    `$allowed`, so entities, relations, quotes, documents and counts only come from documents
+    the clearance covers. The default, RED, sees everything: it is for the command line and
+    tests, which hold the database credentials anyway. `retry_seconds` bounds how long a read
+    retries while the database is away (the driver's default is 30 s)."""
+
+    def __init__(self, driver: Driver, ontology: Ontology, database: str | None = None, *,
+                 clearance: Clearance = "RED", retry_seconds: float | None = None) -> None:
         self.driver = driver
         self.ontology = ontology
         self.database = database
+        self.clearance = clearance
+        self.retry_seconds = retry_seconds
+        self._health: tuple[float, bool] = (0.0, True)
+        self._health_lock = threading.Lock()
+
+    def for_clearance(self, clearance: Clearance) -> GraphReader:
+        """The same reader seen with another clearance."""
+        return GraphReader(self.driver, self.ontology, self.database, clearance=clearance,
+                           retry_seconds=self.retry_seconds)
+
+    def allowed(self) -> list[str]:
+        clearance = self.clearance() if callable(self.clearance) else self.clearance
+        return allowed_markings(clearance)
 
     def _read(self, statement: str, **params: Any) -> list[Any]:
         # A read session (routed to a reader in a cluster). Notifications are off because the
         # statements name optional properties (`wikidata`, `ingestedAt`) that a young graph
         # may not hold yet, and the server warns about each on every call.
+        params["allowed"] = self.allowed()
+        extra: dict[str, Any] = {}
+        if self.retry_seconds is not None:
+            extra["max_transaction_retry_time"] = self.retry_seconds
         with self.driver.session(
             database=self.database,
             default_access_mode=READ_ACCESS,
             notifications_min_severity="OFF",
+            **extra,
         ) as session:
             return session.execute_read(lambda tx: list(tx.run(statement, params)))
+
+    def reachable(self, cache_seconds: float = 2.0) -> bool:
+        """Does the database answer? Cached briefly: every open page asks periodically."""
+        now = time.monotonic()
+        with self._health_lock:
+            checked, up = self._health
+            if now - checked < cache_seconds:
+                return up
+        try:
+            self.driver.verify_connectivity()
+            up = True
+        except (ServiceUnavailable, SessionExpired, OSError):
+            up = False
+        with self._health_lock:
+            self._health = (time.monotonic(), up)
+        return up
 
     # --- entities ----------------------------------------------------------------------------
 
@@ -239,15 +296,20 @@ class GraphReader:
         query = search_query(text or "")
         if query is None:
             return []
+        tokens = [t.lower() for t in _TOKEN.findall(text)][:12]
         rows = self._read(
-            queries.SEARCH_ENTITIES, index=queries.FULLTEXT_INDEX, query=query, limit=limit
+            queries.SEARCH_ENTITIES, index=queries.FULLTEXT_INDEX, query=query,
+            limit=limit * 3,
         )
-        if not rows and " AND " in query:  # no entity has every word: take any word
+        found = [n for n in map(_node, (r["node"] for r in rows)) if _matches(n, tokens, all)]
+        if not found and " AND " in query:  # no entity has every word: take any word
             rows = self._read(
                 queries.SEARCH_ENTITIES, index=queries.FULLTEXT_INDEX,
-                query=query.replace(" AND ", " OR "), limit=limit,
+                query=query.replace(" AND ", " OR "), limit=limit * 3,
             )
-        return [_node(r["node"]) for r in rows]
+            found = [n for n in map(_node, (r["node"] for r in rows))
+                     if _matches(n, tokens, any)]
+        return found[:limit]
 
     def nodes(self, keys: Iterable[str]) -> list[NodeRecord]:
         """The entities with these keys, in the order given; unknown keys are skipped."""
@@ -343,7 +405,12 @@ class GraphReader:
             anchors=anchors,
         )
         keys = list(rows[0]["keys"]) if rows else []
-        edges = [_edge(e) for e in rows[0]["edges"]] if rows else []
+        raw = [_edge(e) for e in rows[0]["edges"]] if rows else []
+        edges = [e for e in raw if e.documents]
+        # A node reached only through relations the clearance cannot see is dropped.
+        reached = {k for e in raw for k in (e.source, e.target)}
+        shown = {k for e in edges for k in (e.source, e.target)}
+        keys = [k for k in keys if k in shown or k not in reached]
         if not edges:
             themed = self._read(queries.THEME_ENTITIES, theme=theme, limit=limit)
             keys = list(dict.fromkeys([*keys, *(themed[0]["keys"] if themed else [])]))
@@ -369,9 +436,8 @@ class GraphReader:
             return []
         statement = queries.shortest_paths(self.ontology, max_length, include_fallback)
         rows = self._read(statement, source=source, target=target, limit=limit)
-        return [
-            Path(tuple(r["keys"]), tuple(_edge(e) for e in r["edges"])) for r in rows
-        ]
+        found = [Path(tuple(r["keys"]), tuple(_edge(e) for e in r["edges"])) for r in rows]
+        return [p for p in found if all(e.documents for e in p.edges)]
 
     # --- documents ---------------------------------------------------------------------------
 
@@ -409,6 +475,14 @@ class GraphReader:
     def date_range(self) -> tuple[str | None, str | None]:
         rows = self._read(queries.FACET_VALUES)
         return (rows[0]["first"], rows[0]["last"]) if rows else (None, None)
+
+
+def _matches(node: NodeRecord, tokens: Sequence[str],
+             combine: Callable[[Iterable[bool]], bool]) -> bool:
+    """Does the entity match by its name or an alias the clearance may see? The full-text
+    index also holds aliases that only hidden documents use; a hit on those is dropped."""
+    words = {w.lower() for s in (node.name, *node.aliases) for w in _TOKEN.findall(s)}
+    return combine(any(w.startswith(t) for w in words) for t in tokens)
 
 
 def _dedupe(edges: Iterable[EdgeRecord]) -> list[EdgeRecord]:

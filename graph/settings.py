@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     policykg_query_timeout: float = 15.0
     policykg_query_row_cap: int = 1000
     policykg_spacy_model: str | None = None
+    # The dashboard's session signing key; when unset, one is generated and kept in
+    # POLICYKG_HOME/secret_key (mode 0600).
+    policykg_secret_key: SecretStr | None = None
+    policykg_session_hours: float = 8.0
+    # Mark session cookies Secure (set it when a TLS proxy serves the dashboard over https;
+    # requests that arrive over https get Secure cookies in any case).
+    policykg_https: bool = False
 
     def driver(self):  # noqa: ANN201 - neo4j.Driver, imported lazily to keep start-up light
         """Open a driver; only the CLI and the app call this."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from neo4j import Driver, ManagedTransaction
@@ -23,6 +23,55 @@ class WriteResult:
     replaced: tuple[str, ...] = ()  # ids of earlier versions of the same path
     entities: int = 0
     relations: int = 0
+    # What this write changed in the graph (graph/history.py reads them back from the run):
+    # entity keys and relation ids ("source|TYPE|target") that did not exist before, and those
+    # that a replaced document alone had supported and that are now gone.
+    added_entities: tuple[str, ...] = ()
+    added_relations: tuple[str, ...] = ()
+    retracted_entities: tuple[str, ...] = ()
+    retracted_relations: tuple[str, ...] = ()
+
+
+@dataclass
+class RunChanges:
+    """Changes accumulated by a writer since its last recorded run."""
+
+    added_entities: set[str] = field(default_factory=set)
+    added_relations: set[str] = field(default_factory=set)
+    retracted_entities: set[str] = field(default_factory=set)
+    retracted_relations: set[str] = field(default_factory=set)
+
+    def add(self, added: tuple[Iterable[str], Iterable[str]],
+            retracted: tuple[Iterable[str], Iterable[str]]) -> None:
+        """Fold one write in; a fact added then retracted in the same run (or the reverse)
+        cancels out, so the run records its net change."""
+        pairs = ((self.added_entities, self.retracted_entities),
+                 (self.added_relations, self.retracted_relations))
+        for (plus, minus), gone in zip(pairs, retracted, strict=True):
+            for item in gone:
+                if item in plus:
+                    plus.discard(item)
+                else:
+                    minus.add(item)
+        for (plus, minus), new in zip(pairs, added, strict=True):
+            for item in new:
+                if item in minus:
+                    minus.discard(item)
+                else:
+                    plus.add(item)
+
+    def as_run_properties(self) -> dict[str, list[str]]:
+        return {
+            "addedEntities": sorted(self.added_entities),
+            "addedRelations": sorted(self.added_relations),
+            "retractedEntities": sorted(self.retracted_entities),
+            "retractedRelations": sorted(self.retracted_relations),
+        }
+
+
+def relation_id(source: str, rel_type: str, target: str) -> str:
+    """How a run records a relation: its two entity keys and its type."""
+    return f"{source}|{rel_type}|{target}"
 
 
 def passage_key(doc_id: str, index: int) -> str:
@@ -119,6 +168,7 @@ class GraphWriter:
         self.driver = driver
         self.ontology = ontology
         self.database = database
+        self.changes = RunChanges()
 
     def ensure_schema(self) -> None:
         for statement in queries.schema_statements(self.ontology):
@@ -126,20 +176,149 @@ class GraphWriter:
 
     def write(self, extraction: Extraction) -> WriteResult:
         with self.driver.session(database=self.database) as session:
-            return session.execute_write(self._write_tx, extraction)
+            result = session.execute_write(self._write_tx, extraction)
+        self.changes.add((result.added_entities, result.added_relations),
+                         (result.retracted_entities, result.retracted_relations))
+        return result
 
     def write_many(self, extractions: Iterable[Extraction]) -> list[WriteResult]:
         return [self.write(ex) for ex in extractions]
 
+    def write_batch(self, extractions: Sequence[Extraction], *,
+                    rows_per_statement: int = 10_000, audit: bool = True) -> list[WriteResult]:
+        """Several documents in one transaction, their rows pooled into `UNWIND` statements of
+        up to `rows_per_statement` rows: the bulk path (synthetic graphs, large corpora).
+
+        Each document is still all-or-nothing (the batch is one transaction). Documents
+        already in the graph are skipped as in `write`; one that replaces an earlier version
+        of its path, or repeats another document of the batch, goes through `write` on its own.
+        `audit=False` skips the added-facts bookkeeping of `changes`, for builds that record
+        no ingest run.
+        """
+        with self.driver.session(database=self.database) as session:
+            later, results = session.execute_write(
+                self._write_batch_tx, list(extractions), rows_per_statement, audit)
+        if audit:
+            for r in results.values():
+                self.changes.add((r.added_entities, r.added_relations), ((), ()))
+        for ex in later:
+            results[ex.document.id] = self.write(ex)
+        return [results[ex.document.id] for ex in extractions]
+
+    def _write_batch_tx(
+        self, tx: ManagedTransaction, extractions: list[Extraction], rows_per_statement: int,
+        audit: bool,
+    ) -> tuple[list[Extraction], dict[str, WriteResult]]:
+        ids = [ex.document.id for ex in extractions]
+        present = set(tx.run(queries.BATCH_DOCUMENTS_PRESENT, ids=ids).single(strict=True)["ids"])
+        others = set(tx.run(
+            queries.BATCH_DOCUMENTS_REPLACING,
+            docs=[{"id": ex.document.id, "path": ex.document.path} for ex in extractions],
+        ).single(strict=True)["ids"])
+        results: dict[str, WriteResult] = {
+            i: WriteResult(i, written=False) for i in ids if i in present}
+        fresh: list[Extraction] = []
+        later: list[Extraction] = []
+        seen: set[str] = set()
+        for ex in extractions:
+            doc = ex.document
+            if doc.id in present:
+                continue
+            if doc.id in others or doc.id in seen or doc.path in seen:
+                later.append(ex)
+            else:
+                fresh.append(ex)
+            seen.update((doc.id, doc.path))
+        if not fresh:
+            return later, results
+
+        def run(statement: str, rows: list[dict[str, Any]]) -> None:
+            for i in range(0, len(rows), rows_per_statement):
+                tx.run(statement, rows=rows[i:i + rows_per_statement]).consume()
+
+        entities: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        relations: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for ex in fresh:
+            for label, rows in entity_rows(ex).items():
+                entities[label].extend(rows)
+            for rel_type, rows in relation_rows(ex).items():
+                relations[rel_type].extend(rows)
+        before: tuple[set[str], set[str]] = (set(), set())
+        rel_specs: dict[str, dict[str, str]] = {}
+        if audit:
+            keys = {row["key"] for rows in entities.values() for row in rows}
+            rel_specs = {relation_id(row["source"], t, row["target"]):
+                         {"source": row["source"], "type": t, "target": row["target"]}
+                         for t, rows in relations.items() for row in rows}
+            before = self._present(tx, keys, rel_specs)
+        run(queries.BATCH_MERGE_DOCUMENTS, [document_row(ex.document) for ex in fresh])
+        run(queries.BATCH_CREATE_PASSAGES, [row for ex in fresh for row in passage_rows(ex)])
+        for label, rows in entities.items():
+            run(queries.merge_entities(label, self.ontology), rows)
+        run(queries.CREATE_MENTIONS, [row for ex in fresh for row in mention_rows(ex)])
+        for rel_type, rows in relations.items():
+            run(queries.merge_relations(rel_type, self.ontology), rows)
+        for ex in fresh:
+            added_entities: tuple[str, ...] = ()
+            added_relations: tuple[str, ...] = ()
+            if audit:
+                added_entities = tuple(sorted({e.key for e in ex.entities} - before[0]))
+                added_relations = tuple(sorted(
+                    {relation_id(r.source, r.type, r.target) for r in ex.relations}
+                    - before[1]))
+                # a fact is new to the graph once: credit it to the first document that brings it
+                before[0].update(added_entities)
+                before[1].update(added_relations)
+            results[ex.document.id] = WriteResult(
+                ex.document.id, True, (), len(ex.entities), len(ex.relations),
+                added_entities=added_entities, added_relations=added_relations)
+        return later, results
+
     def remove(self, doc_id: str) -> bool:
         """Withdraw a document and every fact that rested on it alone."""
         with self.driver.session(database=self.database) as session:
-            return session.execute_write(self._remove_tx, doc_id)
+            removed, gone = session.execute_write(self._remove_and_audit_tx, doc_id)
+        self.changes.add(((), ()), gone)
+        return removed
 
     def record_run(self, run: dict[str, Any], documents: Sequence[str]) -> None:
+        """Record an ingest run, with the net changes of the writes and removals since the
+        last recorded run (entity keys and relation ids added and retracted)."""
+        run = {**self.changes.as_run_properties(), **run}
         self.driver.execute_query(
             queries.RECORD_RUN, run=run, documents=list(documents), database_=self.database
         )
+        self.changes = RunChanges()
+
+    def _facts_of(self, tx: ManagedTransaction,
+                  doc_ids: Sequence[str]) -> tuple[set[str], dict[str, dict[str, str]]]:
+        """Entity keys a document mentions and the relations it supports, before it goes."""
+        keys: set[str] = set()
+        rels: dict[str, dict[str, str]] = {}
+        for doc_id in doc_ids:
+            row = tx.run(queries.DOCUMENT_FACTS, docId=doc_id).single()
+            if row is None:
+                continue
+            keys.update(row["keys"])
+            for r in row["rels"]:
+                rels[relation_id(r["source"], r["type"], r["target"])] = r
+        return keys, rels
+
+    @staticmethod
+    def _present(tx: ManagedTransaction, keys: Iterable[str],
+                 rels: dict[str, dict[str, str]]) -> tuple[set[str], set[str]]:
+        found = tx.run(queries.ENTITIES_PRESENT, keys=sorted(keys)).single()
+        rows = [{"id": rid, **r} for rid, r in rels.items()]
+        found_rels = tx.run(queries.RELATIONS_PRESENT, rels=rows).single()
+        return (set(found["keys"]) if found else set(),
+                set(found_rels["ids"]) if found_rels else set())
+
+    def _remove_and_audit_tx(self, tx: ManagedTransaction,
+                             doc_id: str) -> tuple[bool, tuple[list[str], list[str]]]:
+        keys, rels = self._facts_of(tx, [doc_id])
+        removed = self._remove_tx(tx, doc_id)
+        left_keys, left_rels = self._present(tx, keys, rels)
+        return removed, (sorted(keys - left_keys), sorted(set(rels) - left_rels))
 
     def _remove_tx(self, tx: ManagedTransaction, doc_id: str) -> bool:
         if tx.run(queries.DOCUMENT_BY_ID, id=doc_id).single() is None:
@@ -157,6 +336,12 @@ class GraphWriter:
         replaced = tuple(
             r["id"] for r in tx.run(queries.DOCUMENTS_BY_PATH, path=doc.path, id=doc.id)
         )
+        new_keys = {e.key for e in ex.entities}
+        new_rels = {relation_id(r.source, r.type, r.target):
+                    {"source": r.source, "type": r.type, "target": r.target}
+                    for r in ex.relations}
+        old_keys, old_rels = self._facts_of(tx, replaced)
+        before_keys, before_rels = self._present(tx, new_keys | old_keys, {**old_rels, **new_rels})
         for old in replaced:
             self._remove_tx(tx, old)
         tx.run(queries.MERGE_DOCUMENT, doc=document_row(doc)).consume()
@@ -166,4 +351,11 @@ class GraphWriter:
         tx.run(queries.CREATE_MENTIONS, rows=mention_rows(ex)).consume()
         for rel_type, rows in relation_rows(ex).items():
             tx.run(queries.merge_relations(rel_type, self.ontology), rows=rows).consume()
-        return WriteResult(doc.id, True, replaced, len(ex.entities), len(ex.relations))
+        after_keys, after_rels = self._present(tx, new_keys | old_keys, {**old_rels, **new_rels})
+        return WriteResult(
+            doc.id, True, replaced, len(ex.entities), len(ex.relations),
+            added_entities=tuple(sorted(after_keys - before_keys)),
+            added_relations=tuple(sorted(after_rels - before_rels)),
+            retracted_entities=tuple(sorted(before_keys - after_keys)),
+            retracted_relations=tuple(sorted(before_rels - after_rels)),
+        )

@@ -54,7 +54,7 @@ def _extract_batch(documents: list[Document], model: str | None) -> list[Extract
     (a worker that joined without it)."""
     from distributed import get_worker
 
-    plugin = get_worker().plugins.get(PLUGIN_NAME)
+    plugin: Any = get_worker().plugins.get(PLUGIN_NAME)
     if plugin is None or getattr(plugin, "extractor", None) is None:
         plugin = ExtractorPlugin(model)
         plugin.setup(get_worker())

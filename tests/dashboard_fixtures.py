@@ -350,3 +350,42 @@ class ServedApp:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.thread.join(timeout=10)
+
+
+# --- accounts and logging in ----------------------------------------------------------------
+
+TEST_SECRET = b"policykg-test-secret-key-not-for-production"
+TEST_PASSWORD = "correct horse battery"
+
+
+def make_user(driver: Driver, database: str | None, name: str, role: str = "viewer",
+              clearance: str = "RED", password: str = TEST_PASSWORD) -> None:
+    """(Re)create a dashboard account (the fixture graph's wipe removes accounts too)."""
+    from graph.accounts import AccountStore
+
+    store = AccountStore(driver, database)
+    store.remove(name)
+    store.add(name, password, role=role, clearance=clearance)
+
+
+def create_test_app(driver: Driver, onto: Ontology, database: str | None,
+                    **options: object) -> object:
+    """The real app with a fixed session key (nothing written under .policykg)."""
+    from dashboard.app import create_app
+
+    return create_app(driver, onto, database, secret_key=TEST_SECRET, **options)  # type: ignore[arg-type]
+
+
+def login(context: object, base_url: str, name: str,
+          password: str = TEST_PASSWORD) -> int:
+    """Log a Playwright browser context in through the real form (its CSRF token included);
+    the session cookie lands in the context's cookie jar. Returns the POST's status."""
+    context.clear_cookies()  # type: ignore[attr-defined]  # log out whoever was in
+    request = context.request  # type: ignore[attr-defined]
+    page = request.get(f"{base_url}/login").text()
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert token, "the login page carries no CSRF token"
+    response = request.post(f"{base_url}/login", form={
+        "csrf": token.group(1), "next": "/", "username": name, "password": password,
+    }, max_redirects=0)
+    return int(response.status)

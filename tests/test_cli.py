@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ingest.loaders import load_document
 from tests.conftest import FOUNDING, ROOT
 
 POLICYKG = str(Path(sys.executable).with_name("policykg"))
@@ -75,7 +76,7 @@ def test_extract_json_without_database() -> None:
     data = json.loads(out.stdout)
     names = {e["name"]: e for e in data["entities"]}
     assert names["ENISA"]["type"] == "Actor"
-    text = FOUNDING.read_text(encoding="utf-8")
+    text = load_document(FOUNDING).text
     for m in names["ENISA"]["mentions"]:
         assert text[m["start"]:m["end"]] == "ENISA"
     assert data["document"]["id"] and data["relations"]

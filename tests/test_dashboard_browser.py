@@ -15,9 +15,16 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from dashboard_fixtures import HEALTH, ServedApp, doc_id, fixture_graph, key
-
-from dashboard.app import create_app
+from dashboard_fixtures import (
+    HEALTH,
+    ServedApp,
+    create_test_app,
+    doc_id,
+    fixture_graph,
+    key,
+    login,
+    make_user,
+)
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.browser]
 __all__ = ["fixture_graph"]
@@ -38,7 +45,8 @@ NIS2 = key("NIS2 Directive")
 @pytest.fixture(scope="module")
 def served(fixture_graph: Any) -> Iterator[ServedApp]:
     driver, onto, database = fixture_graph
-    with ServedApp(create_app(driver, onto, database)) as served_app:
+    make_user(driver, database, "reader", "viewer", "RED")
+    with ServedApp(create_test_app(driver, onto, database)) as served_app:
         yield served_app
 
 
@@ -53,8 +61,9 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture()
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Any, served: ServedApp) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    assert login(context, served.url, "reader") == 302
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT)
     errors: list[str] = []
@@ -259,7 +268,7 @@ def test_url_reopens_the_view(page: Any, served: ServedApp, browser: Any):
     wait_for_element(page, "more|" + NIS2)
     settle(page)
     expected, link = graph_ids(page), page.url
-    other = browser.new_page(viewport={"width": 1200, "height": 800})
+    other = page.context.new_page()  # the same logged-in session
     try:
         other.goto(link)
         wait_for_element(other, "more|" + NIS2)

@@ -10,6 +10,7 @@ import pytest
 
 from graph.ingestion import ingest
 from graph.writer import GraphWriter
+from ingest.loaders import load_document
 from tests.conftest import FOUNDING
 
 COUNT_ALL = """
@@ -47,7 +48,7 @@ def test_founding_document_becomes_a_graph(founding_ingested, neo4j_driver) -> N
 
 
 def test_mentions_point_at_the_words(founding_ingested, neo4j_driver) -> None:  # noqa: ANN001
-    text = FOUNDING.read_text(encoding="utf-8")
+    text = load_document(FOUNDING).text
     records, _, _ = neo4j_driver.execute_query(
         """MATCH (d:Document)-[:HAS_PASSAGE]->(p:Passage)-[m:MENTIONS]->(e:Entity)
            RETURN d.text AS doc, p.start AS ps, p.end AS pe, p.text AS sentence,

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from dash import Dash, Input, Output, State, dash_table, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
+from dash.dash_table.DataTable import DataTable
 from dash.exceptions import PreventUpdate
 
 from dashboard.context import AppContext
@@ -46,13 +47,13 @@ def view_keys(search: str | None) -> list[str] | None:
 def table_component(table: AnalysisTable) -> list[Any]:
     """The analytic as a DataTable; entity names link to the explorer (markdown cells)."""
     label_to_key = {label: key for key, label in table.links.items()}
-    columns = []
+    columns: list[Any] = []
     for c in table.columns:
         spec: dict[str, Any] = {"name": c, "id": c}
         if c in label_to_key:
             spec["presentation"] = "markdown"
         columns.append(spec)
-    data = []
+    data: list[Any] = []
     for row in table.rows:
         out: dict[str, Any] = {}
         for c in table.columns:
@@ -69,7 +70,7 @@ def table_component(table: AnalysisTable) -> list[Any]:
         children.append(html.P(table.note, className="muted"))
     if not data:
         children.append(html.P("Nothing found.", className="muted"))
-    children.append(dash_table.DataTable(
+    children.append(DataTable(
         id="analytics-table", data=data, columns=columns, page_size=25, sort_action="native",
         markdown_options={"link_target": "_self"}, style_table={"overflowX": "auto"},
         style_cell={"textAlign": "left", "whiteSpace": "normal", "maxWidth": "40em"}))
@@ -83,21 +84,28 @@ def _md(text: str) -> str:
 def layout(app_ctx: AppContext, search: str | None = None) -> html.Div:
     keys = view_keys(search)
     runs = list_runs(app_ctx.reader.driver, app_ctx.reader.database)
-    run_options = [{"label": f"{r.at or '?'} · {r.documents} documents · {r.id[:8]}",
+    run_options: list[Any] = [{"label": f"{r.at or '?'} · {r.documents} documents · {r.id[:8]}",
                     "value": r.id} for r in reversed(runs)]
     onto = app_ctx.ontology
+    names: list[Any] = [{"label": TITLES[n], "value": n} for n in ANALYSES]
+    scopes: list[Any] = [{"label": "Whole graph", "value": "graph"},
+                         {"label": f"Current view ({len(keys or [])} entities)",
+                          "value": "view", "disabled": not keys}]
+    fallback: list[Any] = [{"label": "count co-occurrence links", "value": "on"}]
+    formats: list[Any] = [{"label": "GraphML (Gephi, networkx)", "value": "graphml"},
+                          {"label": "CSV (nodes.csv + edges.csv, zipped)", "value": "csv"},
+                          {"label": "JSON", "value": "json"}]
+    types: list[Any] = list(onto.entity_types)
+    relations: list[Any] = list(onto.relation_types)
     return html.Div(className="page analytics-page", children=[
         html.H2("Analytics"),
         dcc.Store(id="analytics-view", data=keys),
         html.Div(className="analytics-controls", children=[
             dcc.Dropdown(id="analytics-name", value="pagerank", clearable=False,
-                         options=[{"label": TITLES[n], "value": n} for n in ANALYSES]),
+                         options=names),
             dcc.RadioItems(id="analytics-scope", value="view" if keys else "graph", inline=True,
-                           options=[{"label": "Whole graph", "value": "graph"},
-                                    {"label": f"Current view ({len(keys or [])} entities)",
-                                     "value": "view", "disabled": not keys}]),
-            dcc.Checklist(id="analytics-fallback", value=[], inline=True,
-                          options=[{"label": "count co-occurrence links", "value": "on"}]),
+                           options=scopes),
+            dcc.Checklist(id="analytics-fallback", value=[], inline=True, options=fallback),
             html.Button("Download table (CSV)", id="analytics-download-csv", n_clicks=0),
         ]),
         dcc.Interval(id="analytics-poll", interval=700, disabled=False),
@@ -110,19 +118,16 @@ def layout(app_ctx: AppContext, search: str | None = None) -> html.Div:
                      placeholder="No ingest run recorded yet"),
         html.Div(id="history-results"),
         html.H3("Export"),
-        html.Div(className="export-controls", children=[
-            dcc.Dropdown(id="export-format", value="graphml", clearable=False,
-                         options=[{"label": "GraphML (Gephi, networkx)", "value": "graphml"},
-                                  {"label": "CSV (nodes.csv + edges.csv, zipped)",
-                                   "value": "csv"},
-                                  {"label": "JSON", "value": "json"}]),
-            dcc.Dropdown(id="export-types", multi=True, placeholder="All entity types",
-                         options=list(onto.entity_types)),
-            dcc.Dropdown(id="export-relations", multi=True, placeholder="All relation types",
-                         options=list(onto.relation_types)),
-            html.Button("Export", id="export-run", n_clicks=0),
+        html.Div(className="graph-export-controls", children=[
+            dcc.Dropdown(id="graph-export-format", value="graphml", clearable=False,
+                         options=formats),
+            dcc.Dropdown(id="graph-export-types", multi=True, placeholder="All entity types",
+                         options=types),
+            dcc.Dropdown(id="graph-export-relations", multi=True, placeholder="All relation types",
+                         options=relations),
+            html.Button("Export", id="graph-export-run", n_clicks=0),
         ]),
-        dcc.Download(id="export-download"),
+        dcc.Download(id="graph-export-download"),
     ])
 
 
@@ -185,23 +190,24 @@ def register_callbacks(app: Dash, app_ctx: AppContext) -> None:
                    if diff.previous else "the first run"))
         if not diff.run.recorded:
             return html.P(head + " (recorded before changes were kept)", className="muted")
-        data = [{"change": r.change, "kind": r.kind, "type": r.type,
+        data: list[Any] = [{"change": r.change, "kind": r.kind, "type": r.type,
                  "name": (f"[{_md(r.name)}]({entity_href(r.key)})"
                           if r.kind == "entity" and r.change == "added" else r.name)}
                 for r in diff.rows]
-        return [html.P(head, className="muted"), dash_table.DataTable(
-            id="history-table", data=data, page_size=20, sort_action="native",
-            columns=[{"name": c, "id": c, **({"presentation": "markdown"} if c == "name" else {})}
-                     for c in ("change", "kind", "type", "name")],
+        columns: list[Any] = [
+            {"name": c, "id": c, **({"presentation": "markdown"} if c == "name" else {})}
+            for c in ("change", "kind", "type", "name")]
+        return [html.P(head, className="muted"), DataTable(
+            id="history-table", data=data, page_size=20, sort_action="native", columns=columns,
             markdown_options={"link_target": "_self"},
             style_cell={"textAlign": "left"})]
 
     @app.callback(
-        Output("export-download", "data"),
-        Input("export-run", "n_clicks"),
-        State("export-format", "value"),
-        State("export-types", "value"),
-        State("export-relations", "value"),
+        Output("graph-export-download", "data"),
+        Input("graph-export-run", "n_clicks"),
+        State("graph-export-format", "value"),
+        State("graph-export-types", "value"),
+        State("graph-export-relations", "value"),
         prevent_initial_call=True,
     )
     def export(_: int, fmt: str, types: list[str] | None, relations: list[str] | None) -> Any:

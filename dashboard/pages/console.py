@@ -17,7 +17,8 @@ import re
 from typing import Any
 
 import dash_cytoscape as cyto
-from dash import ALL, Dash, Input, Output, State, ctx, dash_table, dcc, html
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
+from dash.dash_table.DataTable import DataTable
 from dash.exceptions import PreventUpdate
 
 from dashboard.context import AppContext
@@ -143,7 +144,8 @@ def stylesheet(onto: Ontology) -> list[dict[str, Any]]:
 def layout(app_ctx: AppContext, search: str | None = None) -> html.Div:
     """The page; the library lists the question templates."""
     del search
-    library = [{"label": t.question, "value": t.id} for t in build_templates(app_ctx.ontology)]
+    library: list[Any] = [{"label": t.question, "value": t.id}
+                          for t in build_templates(app_ctx.ontology)]
     return html.Div(className="page console-page", children=[
         html.H2("Cypher console"),
         html.P("Read-only: writes are refused; a time-out and a row cap apply.",
@@ -210,7 +212,7 @@ def register_callbacks(app: Dash, app_ctx: AppContext, *, timeout: float = QUERY
         pickers: list[Any] = []
         params: dict[str, Any] = {}
         for p in template.params:
-            options = param_choices(driver, p, database=database)
+            options: list[Any] = param_choices(driver, p, database=database)
             values = [o["value"] for o in options]
             chosen = p.example if p.example in values else (values[0] if values else None)
             params[p.name] = chosen
@@ -265,7 +267,7 @@ def register_callbacks(app: Dash, app_ctx: AppContext, *, timeout: float = QUERY
             return _message(str(exc)), None, history
         entry = {"cypher": cypher or "", "params": params_text or "{}"}
         history = [entry, *[h for h in history if h != entry]][:HISTORY_SIZE]
-        data = [{c: cell(v) for c, v in zip(result.columns, row, strict=True)}
+        data: list[Any] = [{c: cell(v) for c, v in zip(result.columns, row, strict=True)}
                 for row in result.rows]
         children: list[Any] = [html.Div(
             f"{len(result.rows)} rows" + (" (stopped at the row cap)" if result.truncated else ""),
@@ -275,7 +277,7 @@ def register_callbacks(app: Dash, app_ctx: AppContext, *, timeout: float = QUERY
             children.append(cyto.Cytoscape(
                 id="cypher-graph", elements=elements, layout={"name": "cose", "animate": False},
                 stylesheet=stylesheet(onto), style={"width": "100%", "height": "420px"}))
-        children.append(dash_table.DataTable(
+        children.append(DataTable(
             id="cypher-table", data=data, columns=[{"name": c, "id": c} for c in result.columns],
             page_size=25, sort_action="native", style_table={"overflowX": "auto"},
             style_cell={"textAlign": "left", "whiteSpace": "normal", "maxWidth": "40em"}))

@@ -1,0 +1,742 @@
+"""The benchmark suite behind `policykg bench`: each figure measured on the real Neo4j and
+judged by a ratio taken in the same run, so a busy or slow machine moves both sides.
+
+* ingest: end-to-end ingest (load, extract, write) and extraction alone, in words per second,
+  against plain `nlp.pipe` of the same model over the same texts; `--jobs 2` against `--jobs 1`;
+* write path: the writer's `UNWIND` batches against the same records sent one statement per row;
+  the bulk path (`GraphWriter.write_batch`) against per-document writes;
+* scale: a synthetic graph (`graph.synthetic`) built through the writer to 10,000 relationships
+  and then to the chosen scale; search suggestions, the capped neighbourhood expansion and
+  shortest paths, p50 and p95 at both sizes; the dashboard's expand (reader call and element
+  building) against the Cypher it runs;
+* memory: peak RSS of an ingest in a child process, for a corpus and for ten times as many
+  documents.
+
+Timings are medians of several runs after a warm-up (latencies: percentiles over every call).
+The suite erases the database it is given: the caller chooses which (see `policykg bench`).
+Pure helpers (`percentile`, `Figure`, `machine_description`) are separate from the measuring
+functions, which take the driver and the ontology as arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from neo4j import Driver, RoutingControl
+from neo4j.exceptions import DriverError, Neo4jError, TransientError
+
+from graph import queries
+from graph.ontology import Ontology
+from graph.synthetic import SyntheticCorpus
+from graph.writer import (
+    GraphWriter,
+    document_row,
+    entity_rows,
+    mention_rows,
+    passage_rows,
+    relation_rows,
+)
+from ingest.records import Extraction
+
+if TYPE_CHECKING:
+    from graph.settings import Settings
+
+BASE_RELATIONSHIPS = 10_000
+DEFAULT_SCALE = 100_000
+EXPAND_LIMIT = 25
+Progress = Callable[[str], None]
+
+
+class BenchError(RuntimeError):
+    """The suite cannot run (no corpus, a child process failed); the message says why."""
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One measured value and the ratio it is judged by (`at_least`: ratio >= target)."""
+
+    name: str
+    value: float
+    unit: str
+    ratio: float
+    target: float
+    at_least: bool = True
+
+    @property
+    def met(self) -> bool:
+        return self.ratio >= self.target if self.at_least else self.ratio <= self.target
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "value": round(self.value, 3), "unit": self.unit,
+                "ratio": round(self.ratio, 3), "target": self.target, "met": self.met}
+
+    def line(self) -> str:
+        sign = ">=" if self.at_least else "<="
+        return (f"{self.name}: {self.value:,.1f} {self.unit}  ratio {self.ratio:.2f} "
+                f"(target {sign} {self.target:g})  {'met' if self.met else 'NOT MET'}")
+
+
+@dataclass
+class Report:
+    machine: str
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"machine": self.machine, "figures": [f.as_json() for f in self.figures]}
+
+    def text(self) -> str:
+        lines = [f"machine: {self.machine}", *(f.line() for f in self.figures)]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation between closest ranks."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def median_time(fn: Callable[[], object], runs: int, warmup: int = 1,
+                before: Callable[[], object] | None = None) -> float:
+    """Median wall time of `fn` over `runs` runs after `warmup` untimed ones; `before` runs
+    ahead of each (untimed), e.g. to empty the database."""
+    times: list[float] = []
+    for i in range(warmup + runs):
+        if before is not None:
+            before()
+        started = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - started
+        if i >= warmup:
+            times.append(elapsed)
+    return statistics.median(times)
+
+
+def machine_description(driver: Driver | None = None) -> str:
+    """CPU, cores, memory, OS and Python, and the Neo4j server when a driver is given."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages / 2**30:.0f} GB RAM"
+    except (ValueError, OSError):
+        pass
+    parts = [f"{cpu}, {os.cpu_count()} cores{memory}", f"{platform.system()} "
+             f"{platform.release()}", f"Python {platform.python_version()}"]
+    if driver is not None:
+        info = driver.get_server_info()
+        parts.append(f"Neo4j {info.agent}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    if load is not None:
+        parts.append(f"load {load:.1f}")
+    return "; ".join(parts)
+
+
+# --- database helpers ---------------------------------------------------------------------------
+
+
+def wipe(driver: Driver, database: str | None = None) -> None:
+    """Empty the database, in transactions of 10,000 nodes."""
+    for attempt in range(5):
+        try:
+            with driver.session(database=database) as session:
+                session.run(queries.BENCH_WIPE).consume()
+            return
+        except TransientError:  # a deadlock with a straggling write: try again
+            if attempt == 4:
+                raise
+            time.sleep(1 + attempt)
+
+
+def graph_size(driver: Driver, database: str | None = None) -> tuple[int, int]:
+    records, _, _ = driver.execute_query(queries.BENCH_GRAPH_SIZE, database_=database,
+                                         routing_=RoutingControl.READ)
+    return int(records[0]["nodes"]), int(records[0]["relationships"])
+
+
+VOLATILE_PROPERTIES = frozenset({"ingestedAt"})  # when, not what: differs between two ingests
+
+
+def canonical_dump(driver: Driver, database: str | None = None) -> dict[str, Any]:
+    """Every node (but ingest runs) and relationship with its properties, sorted, so that two
+    graphs built in different ways compare equal when their content is the same."""
+    def norm(value: Any) -> Any:
+        return value if isinstance(value, str | int | float | bool | type(None) | list) \
+            else str(value)
+
+    def props(properties: dict[str, Any]) -> dict[str, Any]:
+        return {k: norm(v) for k, v in properties.items() if k not in VOLATILE_PROPERTIES}
+
+    nodes, _, _ = driver.execute_query(queries.BENCH_DUMP_NODES, database_=database)
+    rels, _, _ = driver.execute_query(queries.BENCH_DUMP_RELATIONSHIPS, database_=database)
+    node_items = sorted(json.dumps([sorted(r["labels"]),
+                                    props(r["properties"])],
+                                   sort_keys=True, default=str) for r in nodes)
+    rel_items = sorted(json.dumps([r["source"], r["type"], r["target"],
+                                   props(r["properties"])],
+                                  sort_keys=True, default=str) for r in rels)
+    return {"nodes": node_items, "relationships": rel_items}
+
+
+# --- the write path -----------------------------------------------------------------------------
+
+
+def row_count(ex: Extraction) -> int:
+    """Rows the writer sends for one document (the document itself counts as one)."""
+    return (1 + len(ex.passages) + len(ex.entities)
+            + sum(len(e.mentions) for e in ex.entities) + len(ex.relations))
+
+
+def write_row_by_row(driver: Driver, ontology: Ontology, ex: Extraction,
+                     database: str | None = None) -> None:
+    """The baseline the writer is judged against: the same records and the same MERGE and
+    CREATE statements, but one statement per row (one transaction per document still)."""
+    def work(tx: Any) -> None:
+        doc = ex.document
+        tx.run(queries.MERGE_DOCUMENT, doc=document_row(doc)).consume()
+        for row in passage_rows(ex):
+            tx.run(queries.CREATE_PASSAGES, docId=doc.id, rows=[row]).consume()
+        for label, rows in entity_rows(ex).items():
+            statement = queries.merge_entities(label, ontology)
+            for row in rows:
+                tx.run(statement, rows=[row]).consume()
+        for row in mention_rows(ex):
+            tx.run(queries.CREATE_MENTIONS, rows=[row]).consume()
+        for rel_type, rows in relation_rows(ex).items():
+            statement = queries.merge_relations(rel_type, ontology)
+            for row in rows:
+                tx.run(statement, rows=[row]).consume()
+
+    with driver.session(database=database) as session:
+        session.execute_write(work)
+
+
+def measure_write_path(driver: Driver, ontology: Ontology, *, documents: int = 20,
+                       runs: int = 3, database: str | None = None,
+                       progress: Progress | None = None) -> list[Figure]:
+    """The writer (per-document transactions of `UNWIND` batches, the ingest path) and its
+    bulk path (`write_batch`) against the same records sent one statement per row.
+
+    The graph is first filled with a few thousand relationships so that the planner's
+    statistics are settled; then each run writes `documents` new corpus-shaped documents
+    of the same synthetic stream by each method in turn, so every write is real work on the
+    same kind of graph, and no method profits from another's caches more than the other.
+    """
+    corpus = SyntheticCorpus(ontology, seed=7)
+    writer = GraphWriter(driver, ontology, database)
+    wipe(driver, database)
+    writer.ensure_schema()
+    build_synthetic(writer, corpus, 5_000)
+
+    def batch() -> list[Extraction]:
+        return [corpus.extraction() for _ in range(documents)]
+
+    def timed(fn: Callable[[list[Extraction]], object]) -> tuple[float, int]:
+        exs = batch()
+        started = time.perf_counter()
+        fn(exs)
+        return time.perf_counter() - started, sum(row_count(ex) for ex in exs)
+
+    methods: dict[str, Callable[[list[Extraction]], object]] = {
+        "write": lambda exs: [writer.write(ex) for ex in exs],
+        "bulk": lambda exs: writer.write_batch(exs),
+        "naive": lambda exs: [write_row_by_row(driver, ontology, ex, database)  # type: ignore[func-returns-value]
+                              for ex in exs],
+    }
+    if progress:
+        progress(f"write path: {documents} documents per method and run, {runs} runs")
+    speeds: dict[str, list[float]] = {name: [] for name in methods}
+    for i in range(runs + 1):  # the first round warms up
+        for name, fn in methods.items():
+            seconds, rows = timed(fn)
+            if i:
+                speeds[name].append(rows / seconds)
+    wipe(driver, database)
+    write, bulk, naive = (statistics.median(speeds[n]) for n in ("write", "bulk", "naive"))
+    return [
+        Figure("writer: UNWIND batches per document vs one statement per row", write,
+               "rows/s", write / naive, 20.0),
+        Figure("writer: bulk write_batch vs one statement per row", bulk, "rows/s",
+               bulk / naive, 20.0),
+    ]
+
+
+# --- scale ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    relationships: int
+    entity_relationships: int
+    nodes: int
+    documents: int
+    seconds: float
+
+
+def build_synthetic(writer: GraphWriter, corpus: SyntheticCorpus, relationships: int, *,
+                    batch_relationships: int = 20_000,
+                    progress: Progress | None = None) -> float:
+    """Write the corpus's extractions through the writer's bulk path until the graph holds
+    `relationships` relationships; returns the seconds spent (generation included)."""
+    started = time.perf_counter()
+    batch: list[Extraction] = []
+    mark = corpus.relationships
+    last_report = started
+    for ex in corpus.until(relationships):
+        batch.append(ex)
+        if corpus.relationships - mark >= batch_relationships:
+            writer.write_batch(batch, audit=False)
+            batch, mark = [], corpus.relationships
+            if progress and time.perf_counter() - last_report > 30:
+                last_report = time.perf_counter()
+                progress(f"  {corpus.relationships:,} relationships "
+                         f"({last_report - started:.0f} s)")
+    if batch:
+        writer.write_batch(batch, audit=False)
+    return time.perf_counter() - started
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """What the latency measurements ask, fixed at the small graph and reused at scale."""
+
+    searches: tuple[str, ...]
+    expansions: tuple[str, ...]
+    pairs: tuple[tuple[str, str], ...]
+
+
+def choose_workload(driver: Driver, *, seed: int = 11, hubs: int = 5, others: int = 20,
+                    database: str | None = None) -> Workload:
+    """The most connected entities plus a random spread of the rest: searches type the first
+    letters of a word of their names, expansions start from them, paths join pairs of them."""
+    records, _, _ = driver.execute_query(queries.BENCH_SAMPLE_ENTITIES, database_=database,
+                                         routing_=RoutingControl.READ)
+    if not records:
+        raise BenchError("the graph holds no connected entity to measure with")
+    rng = random.Random(seed)
+    top = [r for r in records[:hubs]]
+    rest = list(records[hubs:])
+    chosen = top + rng.sample(rest, min(others, len(rest)))
+    searches = []
+    for r in chosen:
+        words = [w for w in r["name"].split() if len(w) >= 3] or [r["name"]]
+        word = rng.choice(words)
+        searches.append(word[: max(3, min(len(word), rng.randint(3, 6)))])
+    keys = [r["key"] for r in chosen]
+    pairs = [(keys[i], keys[(i * 7 + 3) % len(keys)]) for i in range(len(keys))]
+    pairs = [(a, b) for a, b in pairs if a != b]
+    return Workload(tuple(searches), tuple(keys), tuple(pairs))
+
+
+def latencies(calls: Iterable[Callable[[], object]], rounds: int) -> list[float]:
+    """Seconds per call, over `rounds` passes through the calls after one warm-up pass."""
+    calls = list(calls)
+    out: list[float] = []
+    for i in range(rounds + 1):
+        for call in calls:
+            started = time.perf_counter()
+            call()
+            if i:
+                out.append(time.perf_counter() - started)
+    return out
+
+
+def query_latencies(driver: Driver, ontology: Ontology, work: Workload, rounds: int,
+                    database: str | None = None) -> dict[str, list[float]]:
+    """Search suggestions, the capped expansion and shortest paths, as the reader sends them."""
+    from graph.reader import NO_FILTERS, search_query
+
+    def read(statement: str, **params: Any) -> Callable[[], object]:
+        return lambda: driver.execute_query(statement, params, database_=database,
+                                            routing_=RoutingControl.READ)
+
+    filters = NO_FILTERS.parameters(ontology)
+    path_statement = queries.shortest_paths(ontology, 6, False)
+    return {
+        "search": latencies([read(queries.SEARCH_ENTITIES, index=queries.FULLTEXT_INDEX,
+                                  query=search_query(text), limit=10)
+                             for text in work.searches], rounds),
+        "expand": latencies([read(queries.NEIGHBOURS, key=key, skip=0, limit=EXPAND_LIMIT,
+                                  **filters) for key in work.expansions], rounds),
+        "path": latencies([read(path_statement, source=a, target=b, limit=20)
+                           for a, b in work.pairs], rounds),
+    }
+
+
+def expand_overhead(driver: Driver, ontology: Ontology, work: Workload, rounds: int,
+                    database: str | None = None) -> tuple[float, float, bool]:
+    """Median seconds of the dashboard's expand (reader call plus element building) and of
+    the Cypher it runs; the flag says whether the element builders were found."""
+    from graph.reader import NO_FILTERS, GraphReader
+
+    try:
+        from dashboard.elements import edge_element, node_element
+        with_elements = True
+    except ImportError:  # the dashboard is optional for the graph package
+        with_elements = False
+    reader = GraphReader(driver, ontology, database)
+    filters = NO_FILTERS.parameters(ontology)
+
+    def dashboard(key: str) -> Callable[[], object]:
+        def call() -> object:
+            sub = reader.neighbours(key, limit=EXPAND_LIMIT)
+            if with_elements:
+                return [node_element(n) for n in sub.nodes] + [edge_element(e)
+                                                               for e in sub.edges]
+            return sub
+        return call
+
+    def raw(key: str) -> Callable[[], object]:
+        def call() -> object:
+            def run(statement: str, **params: Any) -> list[Any]:
+                return driver.execute_query(statement, params, database_=database,
+                                            routing_=RoutingControl.READ).records
+            rows = run(queries.NEIGHBOURS, key=key, skip=0, limit=EXPAND_LIMIT, **filters)
+            page = list(rows[0]["page"]) if rows else []
+            if page:
+                run(queries.NODES_BY_KEYS, keys=page)
+                run(queries.EDGES_AMONG, keys=[key, *page], touching=page, **filters)
+            return page
+        return call
+
+    a = latencies([dashboard(k) for k in work.expansions], rounds)
+    b = latencies([raw(k) for k in work.expansions], rounds)
+    return statistics.median(a), statistics.median(b), with_elements
+
+
+def measure_scale(driver: Driver, ontology: Ontology, *, scale: int = DEFAULT_SCALE,
+                  base: int = BASE_RELATIONSHIPS, rounds: int = 3,
+                  database: str | None = None,
+                  progress: Progress | None = None) -> tuple[list[Figure], list[str]]:
+    """Build to `base` relationships, measure, grow the same graph to `scale`, measure again."""
+    wipe(driver, database)
+    writer = GraphWriter(driver, ontology, database)
+    writer.ensure_schema()
+    corpus = SyntheticCorpus(ontology, seed=1)
+    if progress:
+        progress(f"scale: building {base:,} relationships")
+    build_synthetic(writer, corpus, base, progress=progress)
+    _await_indexes(driver, database)
+    work = choose_workload(driver, database=database)
+    small = query_latencies(driver, ontology, work, rounds, database)
+    if progress:
+        progress(f"scale: growing to {scale:,} relationships")
+    seconds = build_synthetic(writer, corpus, scale, progress=progress)
+    _await_indexes(driver, database)
+    nodes, rels = graph_size(driver, database)
+    notes = [f"synthetic graph: {rels:,} relationships ({corpus.entity_relationships:,} between "
+             f"entities), {nodes:,} nodes, {corpus.documents:,} documents; grown from "
+             f"{base:,} to {scale:,} in {seconds:.0f} s "
+             f"({(rels - base) / max(seconds, 1e-9):,.0f} relationships/s)"]
+    large = query_latencies(driver, ontology, work, rounds, database)
+    figures: list[Figure] = []
+    labels = {"search": "search suggestions", "expand": f"expansion ({EXPAND_LIMIT} neighbours)",
+              "path": "shortest path"}
+    for kind, label in labels.items():
+        for q in (50, 95):
+            at_scale = percentile(large[kind], q) * 1000
+            at_base = percentile(small[kind], q) * 1000
+            figures.append(Figure(
+                f"{label} p{q} at {rels:,} rels (vs {base:,})", at_scale, "ms",
+                at_scale / max(at_base, 1e-6), 2.0, at_least=False))
+    dash, cypher, with_elements = expand_overhead(driver, ontology, work, rounds, database)
+    what = "reader + elements" if with_elements else "reader (no element builders found)"
+    figures.append(Figure(f"dashboard expand: {what} vs its Cypher", dash * 1000, "ms",
+                          dash / max(cypher, 1e-9), 2.0, at_least=False))
+    return figures, notes
+
+
+def _await_indexes(driver: Driver, database: str | None) -> None:
+    driver.execute_query("CALL db.awaitIndexes(300)", database_=database)
+
+
+# --- ingest -----------------------------------------------------------------------------------
+
+
+def replicate_corpus(source: Path, target: Path, copies: int) -> list[Path]:
+    """`copies` copies of every text document of `source` (.txt, .md, with sidecars) in
+    `target`, each copy's text made distinct by a closing line so that it is ingested anew."""
+    from ingest.loaders import SIDECAR_SUFFIX, iter_paths
+
+    target.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
+    for path in iter_paths([source]):
+        if path.suffix.lower() not in (".txt", ".md"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
+        for k in range(copies):
+            out = target / f"{path.stem}-copy{k:03d}{path.suffix}"
+            out.write_text(f"{text.rstrip()}\n\n(Copy {k}.)\n", encoding="utf-8")
+            if sidecar.exists():
+                shutil.copy(sidecar, out.with_name(out.stem + SIDECAR_SUFFIX))
+            made.append(out)
+    if not made:
+        raise BenchError(f"no .txt or .md document in {source}")
+    return made
+
+
+def measure_ingest(driver: Driver, ontology: Ontology, corpus: Path, *, copies: int = 2,
+                   runs: int = 3, jobs: int = 2, database: str | None = None,
+                   model: str | None = None,
+                   progress: Progress | None = None) -> list[Figure]:
+    """End-to-end ingest and extraction alone vs plain `nlp.pipe` (same model, same texts),
+    and ingest with `jobs` extraction processes vs one."""
+    from graph.ingestion import ingest
+    from ingest.extract import Extractor
+    from ingest.loaders import load_document
+    from ingest.nlp import load_nlp
+
+    with tempfile.TemporaryDirectory(prefix="policykg-bench-") as tmp:
+        files = replicate_corpus(corpus, Path(tmp), copies)
+        documents = [load_document(p) for p in files]
+        texts = [d.text for d in documents]
+        words = sum(len(t.split()) for t in texts)
+        nlp = load_nlp(model)
+        extractor = Extractor(ontology, load_nlp(model))
+        writer = GraphWriter(driver, ontology, database)
+
+        def empty() -> None:
+            wipe(driver, database)
+
+        def run_ingest(n: int) -> None:
+            report = ingest([tmp], extractor, writer, jobs=n)
+            if report.errors or len(report.written) != len(files):
+                raise BenchError(f"ingest failed during the benchmark: {report.errors[:3]}")
+
+        if progress:
+            progress(f"ingest: {len(files)} documents, {words:,} words, {runs} runs each")
+        pipe = median_time(lambda: list(nlp.pipe(texts, batch_size=8)), runs)
+        extract = median_time(lambda: list(extractor.extract_many(documents)), runs)
+        one = median_time(lambda: run_ingest(1), runs, before=empty)
+        many = median_time(lambda: run_ingest(jobs), runs, before=empty)
+        wipe(driver, database)
+    return [
+        Figure("ingest --jobs 1 vs plain nlp.pipe", words / one, "words/s", pipe / one, 0.7),
+        Figure("extraction vs plain nlp.pipe", words / extract, "words/s", pipe / extract, 0.5),
+        Figure(f"ingest --jobs {jobs} vs --jobs 1", words / many, "words/s", one / many, 1.6),
+    ]
+
+
+# --- memory -------------------------------------------------------------------------------------
+
+
+def child_peak_rss(folder: Path, env: dict[str, str]) -> int:
+    """Peak RSS in bytes of an ingest of `folder` run in a child process (its own peak,
+    reported by the child from getrusage, and its extraction workers' if any)."""
+    cmd = [sys.executable, "-m", "graph.bench", "--ingest-rss", str(folder)]
+    result = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env},
+                            cwd=Path(__file__).resolve().parents[1], check=False)
+    if result.returncode != 0:
+        raise BenchError(f"the ingest child failed: {result.stderr.strip()[-800:]}")
+    return int(json.loads(result.stdout.strip().splitlines()[-1])["peak_rss"])
+
+
+def measure_memory(driver: Driver, corpus: Path, env: dict[str, str], *, copies: int = 1,
+                   factor: int = 10, database: str | None = None,
+                   progress: Progress | None = None) -> list[Figure]:
+    """Peak RSS of ingesting a corpus and ten times as many documents, each in a fresh child
+    process into an empty graph."""
+    peaks: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="policykg-bench-rss-") as tmp:
+        for n in (copies, copies * factor):
+            folder = Path(tmp) / f"x{n}"
+            files = replicate_corpus(corpus, folder, n)
+            if progress:
+                progress(f"memory: ingest of {len(files)} documents in a child process")
+            wipe(driver, database)
+            peaks.append(child_peak_rss(folder, env))
+    wipe(driver, database)
+    return [Figure(f"peak RSS of ingest, {factor}x the documents", peaks[1] / 2**20, "MB",
+                   peaks[1] / peaks[0], 1.2, at_least=False)]
+
+
+def _ingest_rss_child(folder: str) -> None:
+    """Entry point of the memory child: ingest `folder` with the settings of the environment
+    and print the peak RSS (kilobytes from getrusage on Linux)."""
+    from graph.ingestion import ingest
+    from graph.ontology import default_ontology
+    from graph.settings import load_settings
+    from ingest.extract import Extractor
+    from ingest.nlp import load_nlp
+
+    settings = load_settings()
+    onto = default_ontology()
+    with settings.driver() as driver:
+        writer = GraphWriter(driver, onto, settings.neo4j_database)
+        report = ingest([folder], Extractor(onto, load_nlp(settings.policykg_spacy_model)),
+                        writer)
+    if report.errors:
+        raise SystemExit(f"ingest failed: {report.errors[:3]}")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"peak_rss": max(own, children) * 1024,
+                      "documents": len(report.written)}))
+
+
+# --- where the suite runs ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def scratch_server(settings: Settings, *, use_configured: bool,
+                   progress: Progress | None = None
+                   ) -> Iterator[tuple[Driver, dict[str, str], str | None]]:
+    """The database the suite may erase: the configured one (`use_configured`), or a scratch
+    local Neo4j started under `<home>/bench-scratch` on a free port and deleted afterwards.
+    Yields the driver, the connection environment for child processes, and the database."""
+    if use_configured:
+        env = {"NEO4J_URI": settings.neo4j_uri, "NEO4J_USER": settings.neo4j_user,
+               "NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
+               "NEO4J_DATABASE": settings.neo4j_database}
+        driver = settings.driver()
+        try:
+            yield driver, env, settings.neo4j_database
+        finally:
+            driver.close()
+        return
+    import secrets
+
+    from graph.server import ServerError, ServerPaths, bolt_address, start, stop
+
+    try:
+        bolt_address(settings.neo4j_uri)
+    except ServerError as exc:
+        raise BenchError(
+            "the configured database holds a graph and is not on this machine; the benchmark "
+            "erases its database: point NEO4J_URI at a scratch server or pass --wipe") from exc
+    paths = ServerPaths(settings.policykg_home / "bench-scratch")
+    stop(paths, wipe=True)
+    password = secrets.token_urlsafe(18)
+    uri = f"bolt://127.0.0.1:{_free_port()}"
+    if progress:
+        progress(f"the configured database holds a graph: starting a scratch Neo4j on {uri}")
+    from neo4j import GraphDatabase
+
+    driver = GraphDatabase.driver(uri, auth=("neo4j", password))
+    try:
+        try:
+            start(paths, uri, password)
+        except (ServerError, Neo4jError) as exc:
+            # A fresh server answers Bolt a moment before its password is set; probing then
+            # can trip its authentication rate limit. Wait it out rather than give up.
+            if not _await_login(driver):
+                raise BenchError(f"cannot start a scratch Neo4j: {exc}") from exc
+    except BaseException:
+        driver.close()
+        stop(paths, wipe=True)
+        raise
+    env = {"NEO4J_URI": uri, "NEO4J_USER": "neo4j", "NEO4J_PASSWORD": password,
+           "NEO4J_DATABASE": "neo4j"}
+    try:
+        yield driver, env, "neo4j"
+    finally:
+        driver.close()
+        stop(paths, wipe=True)
+
+
+def _await_login(driver: Driver, timeout: float = 180.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(5)
+        try:
+            driver.verify_connectivity()
+            return True
+        except (Neo4jError, DriverError, OSError):
+            continue
+    return False
+
+
+# --- the suite ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    corpus: Path = Path("corpus")
+    scale: int = DEFAULT_SCALE
+    quick: bool = False
+    jobs: int = 2
+    model: str | None = None
+    database: str | None = None
+    env: dict[str, str] = field(default_factory=dict)  # connection settings for the child
+
+
+def run_suite(driver: Driver, ontology: Ontology, options: Options,
+              progress: Progress | None = None) -> Report:
+    """Every figure, in order of cost; `quick` shrinks each workload to seconds (for tests).
+    The database is erased, used and left empty."""
+    report = Report(machine_description(driver))
+    quick = options.quick
+    runs = 1 if quick else 3
+    report.figures += measure_write_path(driver, ontology, documents=4 if quick else 20,
+                                         runs=runs, database=options.database,
+                                         progress=progress)
+    report.figures += measure_ingest(driver, ontology, options.corpus,
+                                     copies=1 if quick else 3, runs=runs, jobs=options.jobs,
+                                     database=options.database, model=options.model,
+                                     progress=progress)
+    scale = min(options.scale, 30_000) if quick else options.scale
+    base = 3_000 if quick else BASE_RELATIONSHIPS
+    figures, notes = measure_scale(driver, ontology, scale=scale, base=base,
+                                   rounds=1 if quick else 3, database=options.database,
+                                   progress=progress)
+    report.figures += figures
+    report.notes += notes
+    report.figures += measure_memory(driver, options.corpus, options.env,
+                                     factor=3 if quick else 10, database=options.database,
+                                     progress=progress)
+    wipe(driver, options.database)
+    return report
+
+
+def report_json(report: Report) -> str:
+    return json.dumps(report.as_json(), indent=2)
+
+
+def figure_dicts(report: Report) -> list[dict[str, Any]]:
+    return [asdict(f) for f in report.figures]
+
+
+if __name__ == "__main__":  # the memory child: python -m graph.bench --ingest-rss FOLDER
+    if len(sys.argv) == 3 and sys.argv[1] == "--ingest-rss":
+        _ingest_rss_child(sys.argv[2])
+    else:
+        raise SystemExit("usage: python -m graph.bench --ingest-rss FOLDER")

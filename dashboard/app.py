@@ -16,6 +16,7 @@ health check takes it down and redraws the page once the database answers again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -202,9 +203,8 @@ def create_app(
     documents.register_callbacks(app, app_ctx)
     for module in (console_page, analytics_page):
         if module is not None:
-            page = module
-            auth.gate_callbacks(app, lambda page=page: page.register_callbacks(app, app_ctx),
-                                UNFILTERED)
+            register: Callable[[Dash, AppContext], None] = module.register_callbacks
+            auth.gate_callbacks(app, partial(register, app, app_ctx), UNFILTERED)
     auth.gate_callbacks(app, lambda: accounts_page.register_callbacks(app, app_ctx, store),
                         ADMIN)
     auth.finalise(app)

@@ -184,6 +184,7 @@ class Auth:
         self._cache: dict[str, tuple[float, User | None]] = {}
         self._lock = threading.Lock()
         self._gates: dict[str, Gate] = {}  # callback output id -> gate
+        self._markings_cache: tuple[float, list[str]] | None = None
         self._csp = _CSP.format(hashes="")
 
     # --- gates ------------------------------------------------------------------------------
@@ -202,9 +203,20 @@ class Auth:
         if not gate.all_markings:
             return True
         try:
-            return self.store.cleared_for_everything(user)
+            return all(user.cleared_for(m) for m in self._markings())
         except (ServiceUnavailable, SessionExpired):
             return False
+
+    def _markings(self) -> list[str]:
+        """The markings present in the graph, cached briefly (gated pages poll)."""
+        now = time.monotonic()
+        with self._lock:
+            if self._markings_cache and now - self._markings_cache[0] < self.cache_seconds:
+                return self._markings_cache[1]
+        markings = self.store.markings_present()
+        with self._lock:
+            self._markings_cache = (now, markings)
+        return markings
 
     # --- sessions ----------------------------------------------------------------------------
 
@@ -232,10 +244,10 @@ class Auth:
             user = self._lookup(name)
         except (ServiceUnavailable, SessionExpired):
             # The database is away: trust the signed session so the banner can be shown.
-            role, clearance = session.get("role"), session.get("clearance")
-            if role_rank(str(role)) < 0 or clearance not in ("CLEAR", "GREEN", "AMBER", "RED"):
+            role, clearance = str(session.get("role")), str(session.get("clearance"))
+            if role_rank(role) < 0 or clearance not in ("CLEAR", "GREEN", "AMBER", "RED"):
                 return None
-            return User(name=name, role=role, clearance=clearance,
+            return User(name=name, role=role, clearance=clearance,  # type: ignore[arg-type]
                         stamp=str(session.get("stamp", "")))
         if user is None or user.stamp != session.get("stamp"):
             session.clear()

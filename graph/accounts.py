@@ -9,6 +9,7 @@ The statements live in `graph/queries.py`; the driver is passed in.
 
 from __future__ import annotations
 
+import builtins
 import re
 import secrets
 from dataclasses import dataclass
@@ -171,7 +172,7 @@ class AccountStore:
             return None
         return _user(row)
 
-    def list(self) -> list[User]:
+    def list(self) -> list[User]:  # noqa: A003 - `users list`
         return [_user(r["user"]) for r in self._run(queries.USERS, read=True)]
 
     def remove(self, name: str) -> bool:
@@ -183,7 +184,7 @@ class AccountStore:
                          stamp=secrets.token_hex(8))
         return bool(rows and rows[0]["updated"])
 
-    def markings_present(self) -> list[str]:
+    def markings_present(self) -> builtins.list[str]:
         rows = self._run(queries.MARKINGS_PRESENT, read=True)
         return list(rows[0]["markings"]) if rows else []
 

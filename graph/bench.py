@@ -375,11 +375,14 @@ def latencies(calls: Iterable[Callable[[], object]], rounds: int) -> list[float]
 def query_latencies(driver: Driver, ontology: Ontology, work: Workload, rounds: int,
                     database: str | None = None) -> dict[str, list[float]]:
     """Search suggestions, the capped expansion and shortest paths, as the reader sends them."""
-    from graph.reader import NO_FILTERS, search_query
+    from graph.reader import NO_FILTERS, GraphReader, search_query
+
+    # every read takes the markings the reader may see; the default reader sees everything
+    allowed = GraphReader(driver, ontology, database).allowed()
 
     def read(statement: str, **params: Any) -> Callable[[], object]:
-        return lambda: driver.execute_query(statement, params, database_=database,
-                                            routing_=RoutingControl.READ)
+        return lambda: driver.execute_query(statement, {**params, "allowed": allowed},
+                                            database_=database, routing_=RoutingControl.READ)
 
     filters = NO_FILTERS.parameters(ontology)
     path_statement = queries.shortest_paths(ontology, 6, False)
@@ -406,7 +409,7 @@ def expand_overhead(driver: Driver, ontology: Ontology, work: Workload, rounds: 
     except ImportError:  # the dashboard is optional for the graph package
         with_elements = False
     reader = GraphReader(driver, ontology, database)
-    filters = NO_FILTERS.parameters(ontology)
+    filters = {**NO_FILTERS.parameters(ontology), "allowed": reader.allowed()}
 
     def dashboard(key: str) -> Callable[[], object]:
         def call() -> object:
@@ -425,7 +428,7 @@ def expand_overhead(driver: Driver, ontology: Ontology, work: Workload, rounds: 
             rows = run(queries.NEIGHBOURS, key=key, skip=0, limit=EXPAND_LIMIT, **filters)
             page = list(rows[0]["page"]) if rows else []
             if page:
-                run(queries.NODES_BY_KEYS, keys=page)
+                run(queries.NODES_BY_KEYS, keys=page, allowed=filters["allowed"])
                 run(queries.EDGES_AMONG, keys=[key, *page], touching=page, **filters)
             return page
         return call

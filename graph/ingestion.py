@@ -3,7 +3,9 @@ document per transaction, so one bad file is reported and skipped and the rest s
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -65,6 +67,61 @@ def load_all(files: Iterable[Path], default_tlp: Tlp,
             on_error(str(exc))
 
 
+class _WriterThread:
+    """A single background writer: `put` hands it the next extraction, leaving the block
+    waits until everything handed over is written. Order is kept; a writer that died on an
+    unexpected error re-raises it here instead of leaving the producer blocked. The thread
+    starts with the first extraction, after `nlp.pipe` has forked its worker processes."""
+
+    QUEUE = 4
+
+    def __init__(self, write: Callable[[Extraction], None]) -> None:
+        self._write = write
+        self._queue: queue.Queue[Extraction | None] = queue.Queue(maxsize=self.QUEUE)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="policykg-writer", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            while (item := self._queue.get()) is not None:
+                self._write(item)
+        except BaseException as exc:  # noqa: BLE001 - handed to the producer thread
+            self._error = exc
+
+    def put(self, extraction: Extraction) -> None:
+        if self._thread.ident is None:
+            self._thread.start()
+        while True:
+            self._check()
+            try:
+                self._queue.put(extraction, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if not self._thread.is_alive():
+            raise RuntimeError("the writer thread stopped")
+
+    def __enter__(self) -> _WriterThread:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._thread.ident is None:
+            return
+        while self._thread.is_alive():
+            try:
+                self._queue.put(None, timeout=0.5)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
+        if self._error is not None and exc_info[0] is None:
+            raise self._error
+
+
 def ingest(
     paths: Iterable[Path | str],
     extractor: Extracts,
@@ -93,16 +150,24 @@ def ingest(
     files = list_files(paths, failed)
     bar = tqdm(total=len(files), unit="doc", disable=not (progress and sys.stderr.isatty()))
     documents = counted(load_all(files, default_tlp, failed))
-    for extraction in extractor.extract_many(documents, n_process=jobs):
-        bar.update(1)
+
+    def write(extraction: Extraction) -> None:
         try:
             result = writer.write(extraction)
         except Exception as exc:  # noqa: BLE001 - one document's failure must not stop the batch
-            failed(f"{extraction.document.path}: could not be written ({type(exc).__name__}: {exc})")
-            continue
+            failed(f"{extraction.document.path}: could not be written "
+                   f"({type(exc).__name__}: {exc})")
+            return
         report.results.append(result)
         if on_document:
             on_document(result)
+
+    # One writer thread, fed in extraction order: Neo4j works on one document while this
+    # process extracts the next ones (the queue bounds how far extraction runs ahead).
+    with _WriterThread(write) as pending:
+        for extraction in extractor.extract_many(documents, n_process=jobs):
+            bar.update(1)
+            pending.put(extraction)
     bar.close()
     report.seconds = time.perf_counter() - started
     if report.written:

@@ -183,7 +183,9 @@ def _wait(
         if info:
             return ServerStatus(True, pid, f"{host}:{port}", paths.data, *info, auth=True)
         time.sleep(0.5)
-    raise ServerError(f"Neo4j did not answer on {host}:{port} within {timeout:.0f}s; see {paths.log}")
+    raise ServerError(
+        f"Neo4j did not answer on {host}:{port} within {timeout:.0f}s; see {paths.log}"
+    )
 
 
 def _ready(paths: ServerPaths, log_offset: int | None) -> bool:
@@ -220,7 +222,8 @@ def status(paths: ServerPaths, uri: str, password: str) -> ServerStatus:
     host, port = bolt_address(uri)
     info = _probe(uri, "neo4j", password) if pid else None
     if info:
-        return ServerStatus(True, pid, f"{host}:{port}", paths.data, *info, auth=_auth_required(uri))
+        auth = _auth_required(uri)
+        return ServerStatus(True, pid, f"{host}:{port}", paths.data, *info, auth=auth)
     return ServerStatus(pid is not None, pid, f"{host}:{port}", paths.data)
 
 

@@ -196,19 +196,26 @@ class GraphWriter:
         no ingest run.
         """
         with self.driver.session(database=self.database) as session:
-            later, results = session.execute_write(
+            results = session.execute_write(
                 self._write_batch_tx, list(extractions), rows_per_statement, audit)
         if audit:
             for r in results.values():
                 self.changes.add((r.added_entities, r.added_relations), ((), ()))
-        for ex in later:
-            results[ex.document.id] = self.write(ex)
-        return [results[ex.document.id] for ex in extractions]
+        out: list[WriteResult] = []
+        done: set[str] = set()
+        for ex in extractions:  # in input order: the rest goes through `write`, one by one
+            doc_id = ex.document.id
+            if doc_id in done:
+                out.append(WriteResult(doc_id, written=False))
+                continue
+            out.append(results[doc_id] if doc_id in results else self.write(ex))
+            done.add(doc_id)
+        return out
 
     def _write_batch_tx(
         self, tx: ManagedTransaction, extractions: list[Extraction], rows_per_statement: int,
         audit: bool,
-    ) -> tuple[list[Extraction], dict[str, WriteResult]]:
+    ) -> dict[str, WriteResult]:
         ids = [ex.document.id for ex in extractions]
         present = set(tx.run(queries.BATCH_DOCUMENTS_PRESENT, ids=ids).single(strict=True)["ids"])
         others = set(tx.run(
@@ -217,20 +224,19 @@ class GraphWriter:
         ).single(strict=True)["ids"])
         results: dict[str, WriteResult] = {
             i: WriteResult(i, written=False) for i in ids if i in present}
+        # documents left out here (replacing an earlier version, or repeating an id or a path
+        # of the batch) have no result yet: `write_batch` writes them one by one afterwards
         fresh: list[Extraction] = []
-        later: list[Extraction] = []
         seen: set[str] = set()
         for ex in extractions:
             doc = ex.document
             if doc.id in present:
                 continue
-            if doc.id in others or doc.id in seen or doc.path in seen:
-                later.append(ex)
-            else:
+            if doc.id not in others and doc.id not in seen and doc.path not in seen:
                 fresh.append(ex)
             seen.update((doc.id, doc.path))
         if not fresh:
-            return later, results
+            return results
 
         def run(statement: str, rows: list[dict[str, Any]]) -> None:
             for i in range(0, len(rows), rows_per_statement):
@@ -272,7 +278,7 @@ class GraphWriter:
             results[ex.document.id] = WriteResult(
                 ex.document.id, True, (), len(ex.entities), len(ex.relations),
                 added_entities=added_entities, added_relations=added_relations)
-        return later, results
+        return results
 
     def remove(self, doc_id: str) -> bool:
         """Withdraw a document and every fact that rested on it alone."""

@@ -76,6 +76,26 @@ DEFAULT_TYPE_HEADS: dict[str, tuple[str, ...]] = {
     "FundingInstrument": ("fund", "facility", "voucher", "vouchers", "instrument", "budget"),
 }
 _PREPOSITIONS = {"of", "for", "on", "against", "in", "to", "and", "at"}
+# Registry terms too general to name a threat on their own: only their modified forms count
+# ("actively exploited vulnerability", "software vulnerabilities"), never the bare word.
+DEFAULT_BARE_TERMS: tuple[str, ...] = ("vulnerability", "vulnerabilities")
+# Product and platform names NER tends to label as organisations or places.
+DEFAULT_PRODUCTS: tuple[str, ...] = (
+    "windows", "azure", "falcon", "office", "office 365", "microsoft 365", "android", "ios",
+    "linux", "chrome", "exchange", "outlook", "teams", "sharepoint", "iphone", "macos",
+    "chatgpt", "copilot", "gmail", "whatsapp", "telegram", "signal",
+)
+_PRODUCTS = frozenset(DEFAULT_PRODUCTS)
+# Words that may separate a back-reference's determiner from its head ("the new Directive").
+_DEMONSTRATIVES = {"the", "this", "that", "these", "those", "said"}
+# Heads that refer back to the latest incident or meeting whatever its own name's head is.
+_EVENT_HEADS: dict[str, frozenset[str]] = {
+    "incident": frozenset({"incident", "outage", "disruption", "attack", "breach", "hack",
+                           "event", "crisis", "intrusion", "compromise", "cyberattack"}),
+    "meeting": frozenset({"meeting", "summit", "conference", "event", "gathering"}),
+}
+# Subjects a pronoun at the start of a sentence can stand for.
+_PRONOUN_TYPES = frozenset({"Initiative", "Actor", "FundingInstrument"})
 _ACRONYM_RE = re.compile(r"^(?=.*[A-Z].*[A-Z])[A-Za-z0-9²&/\-]{2,15}s?$")
 _HEADING_RE = re.compile(r"^(question|chapter|section|article|annex|part|update)\b", re.I)
 _DIGITS_RE = re.compile(r"^[\d\s.,:/%€$-]+$")
@@ -298,6 +318,8 @@ class OntologyRuler:
                 if _in_citation(doc, start, end):
                     continue
                 entry = self.entries[vocab[match_id]]
+                if not _term_ok(doc, start, end, entry):
+                    continue
                 if entry.type in ("Sector", "Threat"):
                     end = _extend_head(doc, end, self.term_heads)
                 spans.append(Span(doc, start, end, label=entry.type, kb_id=entry.name,
@@ -316,7 +338,7 @@ NESTED_KEY = "policykg_nested"
 # aggressor, the action plan names the sector it covers.
 NESTED_TYPES: dict[str, frozenset[str]] = {
     "Event": frozenset({"Actor", "Location"}),
-    "Initiative": frozenset({"Sector"}),
+    "Initiative": frozenset({"Sector", "Threat"}),
 }
 
 
@@ -339,6 +361,40 @@ def _in_citation(doc: Doc, start: int, end: int) -> bool:
     """"Directive (EU) 2022/2555": the bracketed EU of a legal citation names no actor."""
     return (end - start == 1 and start > 0 and end + 1 < len(doc) and doc[start - 1].text == "("
             and doc[end].text == ")" and any(c.isdigit() for c in doc[end + 1].text))
+
+
+_ORG_HEADS = frozenset(DEFAULT_TYPE_HEADS["Actor"]) | frozenset(
+    _plural(w) for w in DEFAULT_TYPE_HEADS["Actor"])
+_BARE = frozenset(DEFAULT_BARE_TERMS)
+_NOUN_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "compound", "attr", "appos",
+                        "conj", "npadvmod"})
+
+
+def _term_ok(doc: Doc, start: int, end: int, entry: RegistryEntry) -> bool:
+    """Registry matches that name nothing: a bare generic term ("vulnerability"), a one-word
+    sector or threat used as a verb or adjective ("manufacturing or maintaining",
+    "medium-sized"), a sector inside an organisation's name ("computer emergency response
+    teams"), and "Union" used as a modifier ("Union law", "at Union level")."""
+    span = doc[start:end]
+    if entry.type in ("Sector", "Threat"):
+        if span.text.lower() in _BARE:
+            return False
+        last = doc[end - 1]
+        if end - start == 1 and last.pos_ and (
+                last.pos_ in {"ADJ", "ADV", "ADP", "DET", "PRON"}
+                or (last.pos_ in {"VERB", "AUX"} and last.dep_ not in _NOUN_DEPS)):
+            return False
+        if end < len(doc) and doc[end].text in {"-", "‐", "‑"} and end + 1 < len(doc) \
+                and doc[end + 1].is_alpha and not doc[end - 1].whitespace_:
+            return False
+        if entry.type == "Sector" and end < len(doc) and doc[end].lower_ in _ORG_HEADS:
+            return False
+    elif entry.type == "Actor" and end - start == 1 and span.text == "Union" and span[0].dep_:
+        tok = span[0]
+        acting = tok.dep_ in {"nsubj", "nsubjpass"} or (tok.dep_ == "pobj"
+                                                         and tok.head.dep_ == "agent")
+        return acting
+    return True
 
 
 def _extend_head(doc: Doc, end: int, heads: frozenset[str]) -> int:
@@ -401,6 +457,9 @@ class TermMatcher:
             if keys[i] in self.first:
                 for length in range(min(self.max_len, n - i), 0, -1):
                     entry = self.patterns.get(tuple(keys[i:i + length]))
+                    if entry is not None and not _term_ok(doc, i, i + length, entry):
+                        entry = None
+                        continue
                     if entry is not None:
                         end = _extend_head(doc, i + length, self.term_heads)
                         spans.append(Span(doc, i, end, label=entry.type, kb_id=entry.name,
@@ -568,6 +627,8 @@ class AcronymResolver:
                 if label is None or normalise(name) in _GENERIC_NORMALISED \
                         or " as a " in name.lower():
                     continue
+                if acro.endswith("s") and acro[-2:-1].isupper() and len(acro) > 2:
+                    continue  # "SOCs", "EUIBAs": a plural class of bodies, not one body
                 method = METHOD_ACRONYM
             known[acro] = (label, name, method)
             new.append(Span(doc, long_span.start, long_span.end, label=label, kb_id=name,
@@ -665,6 +726,12 @@ class NerMapper:
             return None  # "Chapters III", "Recital 68", lists, "Software as a Service"
         if all(t.lower_ in self.generic_words for t in words):
             return None  # "Directive", "Action Plan": back-references, not names
+        if text.lower() in _PRODUCTS:
+            return None  # "Windows", "Falcon": products, not actors or places
+        if any(t.tag_ == "VB" for t in core) or core[0].tag_ in {"RB", "RBR", "VBP", "VBZ"}:
+            return None  # "How to Better Manage Cyber Crises": a heading's clause
+        if len(core) == 1 and core[0].tag_ == "NNS":
+            return None  # "Pledges": a plural common noun in capitals
         return core
 
     def __call__(self, doc: Doc) -> Doc:
@@ -747,6 +814,169 @@ class Canonicaliser:
 
 
 # --------------------------------------------------------------------------------------------
+# (e2) Light coreference: definite descriptions and subject pronouns that point back.
+
+METHOD_COREF = "coref"
+_HEAD_SPLIT = {"of", "for", "on", "against", "in", "to", "at", "with", "from"}
+
+
+def name_head(name: str) -> str | None:
+    """The head noun of a name, lower case: "Action Plan on Military Mobility 2.0" -> plan,
+    "European Union Agency for Cybersecurity" -> agency; None for acronyms."""
+    words = re.findall(r"[A-Za-z][\w'’-]*", name)
+    head = None
+    for w in words:
+        if w.lower() in _HEAD_SPLIT and head is not None:
+            break
+        if not w.isupper() and not any(c.isdigit() for c in w) and "-" not in w:
+            head = w.lower().removesuffix("'s").removesuffix("’s")
+    return head
+
+
+@Language.factory(
+    "policykg_coref",
+    requires=["doc.ents", "token.dep", "token.lemma"],
+    assigns=["doc.ents"],
+    default_config={"ontology_path": "", "window": 40},
+)
+def make_coref(nlp: Language, name: str, ontology_path: str, window: int) -> BackReferences:
+    return BackReferences(nlp, name, ontology_path=ontology_path, window=window)
+
+
+class BackReferences:
+    """Resolves back-references to entities already named in the document:
+    "the Academy", "the Agency", "the action plan" -> the latest Initiative or Actor whose
+    name (or registry alias) has that head noun; "this Directive" / "this Regulation" -> the
+    document's own act (the first one named); "the outage", "the incident", "the summit" ->
+    the latest Event of that kind; "It" / "They" opening a sentence -> the subject entity of
+    the sentence before. The references join `doc.ents` with `id_` "coref"; they add
+    mentions, never new entities."""
+
+    def __init__(self, nlp: Language, name: str, *, ontology_path: str = "",
+                 window: int = 40) -> None:
+        self.nlp = nlp
+        self.name = name
+        self.ontology_path = ontology_path
+        self.window = window
+        self.index: RegistryIndex | None = None
+        self._heads: dict[tuple[str, str], frozenset[str]] = {}
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None,
+                   ontology: Ontology | None = None) -> None:
+        self.index = registry_index(ontology or _ontology_for(self.ontology_path))
+
+    def heads(self, label: str, name: str) -> frozenset[str]:
+        cached = self._heads.get((label, name))
+        if cached is not None:
+            return cached
+        assert self.index is not None
+        forms = [name]
+        entry = self.index.by_name.get(normalise(name))
+        if entry is not None and entry.type == label:
+            forms.extend(entry.aliases)
+        heads = {h for h in (name_head(f) for f in forms) if h}
+        heads |= {_singular(h) for h in heads}
+        if label == "Event":
+            for group in _EVENT_HEADS.values():
+                if heads & group:
+                    heads |= group
+        out = frozenset(heads)
+        self._heads[(label, name)] = out
+        return out
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.index is None:
+            self.initialize()
+        ents = list(doc.ents)
+        if not ents:
+            return doc
+        taken = {t for e in ents for t in range(e.start, e.end)}
+        starts = {e.start: e for e in ents}
+        seen: list[tuple[int, Span]] = []  # (sentence number, entity) in text order
+        first_of: dict[tuple[str, str], int] = {}
+        new: list[Span] = []
+        prev_subject: Span | None = None
+        for n, sent in enumerate(doc.sents):
+            subject: Span | None = None
+            for tok in sent:
+                ent = starts.get(tok.i)
+                if ent is not None:
+                    if ent.label_ in {"Initiative", "Actor", "Event", "FundingInstrument"} \
+                            and ent.kb_id_:
+                        seen.append((n, ent))
+                        for h in self.heads(ent.label_, ent.kb_id_):
+                            first_of.setdefault((ent.label_, h), len(seen) - 1)
+                    if subject is None and ent.root.dep_ in {"nsubj", "nsubjpass"} \
+                            and ent.label_ in _PRONOUN_TYPES:
+                        # a coordinated subject ("A and B adopted ...") is no antecedent of "it"
+                        subject = ent if not any(c.dep_ == "conj" for c in ent.root.children) \
+                            else sent[0:0]
+                    continue
+                if tok.i in taken:
+                    continue
+                span = self.resolve(doc, tok, n, seen, first_of, sent, prev_subject)
+                if span is not None:
+                    new.append(span)
+                    taken.update(range(span.start, span.end))
+                    if subject is None and tok.dep_ in {"nsubj", "nsubjpass"} \
+                            and span.label_ in _PRONOUN_TYPES:
+                        subject = span
+            prev_subject = subject
+        if new:
+            doc.ents = filter_spans(ents + new)
+        return doc
+
+    def resolve(self, doc: Doc, tok: Token, n: int, seen: list[tuple[int, Span]],
+                first_of: dict[tuple[str, str], int], sent: Span,
+                prev_subject: Span | None) -> Span | None:
+        if tok.pos_ == "PRON":
+            first = next((t for t in sent if not (t.is_punct or t.is_space)), None)
+            if (prev_subject is not None and len(prev_subject) and first is not None
+                    and first.i == tok.i
+                    and tok.lower_ in {"it", "they"} and tok.dep_ in {"nsubj", "nsubjpass"}
+                    and (tok.lower_ == "they") == (prev_subject.root.tag_ in {"NNS", "NNPS"})):
+                return Span(doc, tok.i, tok.i + 1, label=prev_subject.label_,
+                            kb_id=prev_subject.kb_id_, span_id=METHOD_COREF)
+            return None
+        if tok.pos_ not in {"NOUN", "PROPN"} or tok.dep_ in {"compound", "amod", "nmod"} \
+                or tok.tag_ in {"NNS", "NNPS"} or not seen:
+            return None
+        nxt = doc[tok.i + 1] if tok.i + 1 < len(doc) else None
+        if nxt is not None and (nxt.lower_ in {"of", "for", "on", "against", "to"}
+                                or nxt.text == "(" or any(c.isdigit() for c in nxt.text)):
+            return None  # "the plan for X", "Directive 97/67/EC": a new description
+        head = tok.lemma_.lower() or tok.lower_
+        # the determiner, with at most two name words between it and the head
+        j = tok.i - 1
+        between: list[Token] = []
+        while j >= sent.start and len(between) < 2 and doc[j].lower_ not in _DEMONSTRATIVES \
+                and doc[j].is_alpha and not doc[j].ent_type_:
+            between.append(doc[j])
+            j -= 1
+        if j < sent.start or doc[j].lower_ not in _DEMONSTRATIVES:
+            return None
+        det = doc[j].lower_
+        if det == "this" and tok.text[:1].isupper() and not between:
+            # legal self-reference: "this Directive" is the document's own act
+            idx = first_of.get(("Initiative", head))
+            if idx is not None:
+                ent = seen[idx][1]
+                return Span(doc, tok.i, tok.i + 1, label=ent.label_, kb_id=ent.kb_id_,
+                            span_id=METHOD_COREF)
+        for m, ent in reversed(seen):
+            if n - m > self.window:
+                break
+            if head not in self.heads(ent.label_, ent.kb_id_):
+                continue
+            name_words = set(re.findall(r"[a-z0-9]+", ent.kb_id_.lower()))
+            if any(b.lower_ not in name_words for b in between):
+                return None
+            return Span(doc, tok.i - len(between), tok.i + 1, label=ent.label_,
+                        kb_id=ent.kb_id_, span_id=METHOD_COREF)
+        return None
+
+
+# --------------------------------------------------------------------------------------------
 # (f) Typed relations from dependency paths between entities of one sentence.
 
 
@@ -765,6 +995,20 @@ _CITATION_WORDS = {"article", "paragraph", "point", "pursuant", "accordance", "a
                    "recital", "subparagraph", "refer"}
 _PARTNER_PREPS = {"with", "between", "among", "amongst", "alongside", "to", "together"}
 _GROUP_TRIGGERS = {"compose", "composed", "consist", "comprise", "include"}
+# "the SolarWinds hack", "the Colonial Pipeline attack": the name's first word is the victim.
+_VICTIM_HEADS = {"attack", "hack", "breach", "compromise", "intrusion", "cyberattack", "leak",
+                 "hacks", "intrusions", "attacks"}
+# Verbs whose actor is named after "to" or "by": "attributed to APT29", "claimed by LockBit".
+_ATTRIBUTION = {"attribute", "claim", "blame", "link"}
+# Headings that introduce what an actor says about the matter at hand.
+_ANNOUNCEMENTS = {"update", "statement", "guidance", "advisory", "alert", "response", "message",
+                  "note", "declaration", "communiqué", "communique", "notice", "remark",
+                  "press release", "release", "bulletin"}
+
+
+def _verbless(sent: Span) -> bool:
+    """A heading, dateline or caption: no finite or base-form verb."""
+    return not any(t.tag_ in {"VBD", "VBP", "VBZ", "MD"} for t in sent)
 _NOMINAL_DEPS = {"compound", "amod", "nmod", "prep", "pobj", "appos", "conj", "cc", "det",
                  "poss", "case", "punct"}
 
@@ -804,6 +1048,11 @@ class RelationExtractor:
                                 and r.targets == {"Actor"}), None)
         self.held_in = next((r for r in self.relation_types
                              if "Event" in r.sources and "Location" in r.targets), None)
+        self.addresses = next((r for r in self.relation_types
+                               if r.sources == {"Initiative"} and "Threat" in r.targets), None)
+        self.responds = next((r for r in self.relation_types
+                              if "Actor" in r.sources and r.targets == {"Event"}
+                              and "respond" in r.triggers), None)
         self._name_sectors: dict[str, tuple[RegistryEntry, ...]] = {}
 
     def sectors_in_name(self, name: str) -> tuple[RegistryEntry, ...]:
@@ -852,8 +1101,56 @@ class RelationExtractor:
                 src, rtype, tgt = rel
                 found.append((src.start_char, src.end_char, rtype, tgt.start_char,
                               tgt.end_char, "pattern"))
+        found.extend(self.discourse(doc, ents))
         doc._.policykg_relations = found
         return doc
+
+    def discourse(self, doc: Doc, ents: list[Span]) -> list[tuple[int, int, str, int, int, str]]:
+        """Relations a heading or a dateline states about the text around it:
+        "Cyber Ministers' Meeting" / "4 September 2024, Karpacz, Poland" -> HELD_IN;
+        "Update from the NCSC" under an incident -> the NCSC RESPONDS_TO the incident."""
+        out: list[tuple[int, int, str, int, int, str]] = []
+        sents = list(doc.sents)
+        sent_no = {s.start: n for n, s in enumerate(sents)}
+        per: dict[int, list[Span]] = {}
+        for e in ents:
+            per.setdefault(sent_no.get(e.sent.start, -1), []).append(e)
+        events = [(n, e) for n in sorted(per) for e in per[n] if e.label_ == "Event"]
+        for n, sent in enumerate(sents):
+            here = per.get(n, [])
+            if self.held_in is not None and _verbless(sent):
+                locs = [e for e in here if e.label_ == "Location"]
+                evs = [e for e in here if e.label_ == "Event"]
+                if not evs and locs and n > 0:
+                    prev = sents[n - 1]
+                    if _verbless(prev) and len(prev) <= 20:
+                        evs = [e for e in per.get(n - 1, []) if e.label_ == "Event"]
+                if len(evs) == 1 and len(sent) <= 20:
+                    for loc in locs[:1]:
+                        out.append((evs[0].start_char, evs[0].end_char, self.held_in.name,
+                                    loc.start_char, loc.end_char, "pattern"))
+            if self.responds is None or len(sent) > 16:
+                continue
+            for ent in here:
+                if ent.label_ != "Actor" or not self._announces(ent):
+                    continue
+                before = [e for m, e in events if n - 25 <= m < n]
+                after = [e for m, e in events if n < m <= n + 5]
+                event = before[-1] if before else (after[0] if after else None)
+                if event is not None:
+                    out.append((ent.start_char, ent.end_char, self.responds.name,
+                                event.start_char, event.end_char, "pattern"))
+        return out
+
+    @staticmethod
+    def _announces(ent: Span) -> bool:
+        """A heading "Update / Statement / Guidance from (or by) X"."""
+        root = ent.root
+        prep = root.head
+        if root.dep_ != "pobj" or prep.lower_ not in {"from", "by"}:
+            return False
+        noun = prep.head
+        return noun.lemma_.lower() in _ANNOUNCEMENTS and noun.i - ent.sent.start <= 2
 
     def relate_nested(self, outer: Span, inner: Span):
         """Relations a name states about a name inside it: "Postal Services Directive" covers
@@ -861,13 +1158,19 @@ class RelationExtractor:
         the actor they start with."""
         if outer.label_ == "Initiative" and inner.label_ == "Sector" and self.covers:
             return outer, self.covers.name, inner
+        if outer.label_ == "Initiative" and inner.label_ == "Threat" and self.addresses:
+            return outer, self.addresses.name, inner
+        if outer.label_ == "Event" and inner.label_ == "Location" and self.held_in:
+            return outer, self.held_in.name, inner
         if outer.label_ == "Event" and inner.label_ == "Actor" and self.caused is not None:
             first = outer.start
-            while first < inner.start and outer.doc[first].lower_ in {"the", "a", "an"}:
+            while first < inner.start and (outer.doc[first].lower_ in {"the", "a", "an"}
+                                           or outer.doc[first].pos_ == "ADJ"):
                 first += 1
             before = outer.doc[inner.start - 1].lower_ if inner.start > outer.start else ""
+            victim = inner.start == first and outer.root.lemma_.lower() in _VICTIM_HEADS
             if (inner.start == first or before in {"of", "by"}) and inner.end <= outer.end \
-                    and len(inner) < len(outer):
+                    and len(inner) < len(outer) and not victim:
                 return inner, self.caused.name, outer
         return None
 
@@ -1002,6 +1305,12 @@ def _subject_of(ent: Span, side: list[Token], trigger: Token, passive_ok: bool =
             return True
         if t.dep_ == "poss" and t.head.i == trigger.i:
             return True
+        if t.dep_ == "pobj" and t.head.lower_ in {"to", "by"} and t.head.head.i == trigger.i \
+                and trigger.lemma_.lower() in _ATTRIBUTION:
+            return True
+        if t.dep_ == "pobj" and t.head.lower_ == "for" and t.head.head.i in verbs \
+                and trigger.dep_ == "xcomp":
+            return True  # "proposes for ENISA to establish ..."
         if t.i in verbs:
             break
     return False
@@ -1093,7 +1402,7 @@ class ThemeTagger:
 
 COMPONENTS: tuple[str, ...] = (
     "policykg_ruler", "policykg_terms", "policykg_acronyms", "policykg_ner_mapper",
-    "policykg_canonicaliser", "policykg_relations", "policykg_themes",
+    "policykg_canonicaliser", "policykg_coref", "policykg_relations", "policykg_themes",
 )
 
 

@@ -18,7 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from graph.ontology import Ontology, default_ontology, entity_key, normalise
-from ingest.components import NESTED_KEY, add_components, registry_index
+from ingest.components import METHOD_COREF, NESTED_KEY, add_components, registry_index
 from ingest.nlp import load_nlp
 from ingest.records import (
     Document,
@@ -111,11 +111,15 @@ def build_extraction(chunks: Sequence[tuple[int, Doc]], document: Document,
             passage = sent_of_char.get(base + ent.sent.start_char)
             if passage is None:
                 continue
+            coref = ent.id_ == METHOD_COREF
             if key not in info:
+                if coref:
+                    continue  # a back-reference never introduces an entity
                 info[key] = (name, ent.label_, ent.id_ or "ner")
             mentions[key].append(Mention(start=base + ent.start_char, end=base + ent.end_char,
                                          text=ent.text, passage=passage))
-            surfaces[key][_norm_surface(ent.text)] = None
+            if not coref:
+                surfaces[key][_norm_surface(ent.text)] = None
             span_key[(base + ent.start_char, base + ent.end_char)] = key
             if key not in sent_entities[passage]:
                 sent_entities[passage].append(key)
@@ -160,6 +164,7 @@ def build_extraction(chunks: Sequence[tuple[int, Doc]], document: Document,
         ))
 
     symmetric = {r.name for r in ontology.relation_types.values() if r.symmetric}
+    raw_relations = _one_role(raw_relations)
     grouped: dict[tuple[str, str, str], dict[str, Any]] = {}
     for src, rtype, tgt, passage, _s, _e, method in raw_relations:
         if rtype in symmetric and (tgt, rtype, src) in grouped:
@@ -192,6 +197,21 @@ def build_extraction(chunks: Sequence[tuple[int, Doc]], document: Document,
         ))
     return Extraction(document=document, passages=tuple(passages), entities=tuple(entities),
                       relations=tuple(relations))
+
+
+# When one pair gets two of these types, the first (the stronger claim) wins: an actor that
+# leads an initiative also takes part in it, so only LEADS is stated.
+ROLE_PRECEDENCE: tuple[tuple[str, str], ...] = (("LEADS", "PARTICIPATES_IN"),)
+
+
+def _one_role(raw: list[tuple[str, str, str, int, int, int, str]]
+              ) -> list[tuple[str, str, str, int, int, int, str]]:
+    pairs: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for src, rtype, tgt, *_ in raw:
+        pairs[(src, tgt)].add(rtype)
+    drop = {(pair, weak) for pair, types in pairs.items()
+            for strong, weak in ROLE_PRECEDENCE if strong in types and weak in types}
+    return [r for r in raw if ((r[0], r[2]), r[1]) not in drop]
 
 
 class Extractor:

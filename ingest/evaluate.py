@@ -26,6 +26,10 @@ class GoldError(ValueError):
     """The gold file is unreadable or names a document that cannot be found."""
 
 
+# The name the command line catches (`policykg eval`): the same error.
+EvaluationError = GoldError
+
+
 @dataclass
 class Counts:
     tp: int = 0

@@ -36,6 +36,7 @@ neo4j-stop: $(STAMP)
 	$(BIN)/policykg neo4j stop
 
 run: neo4j-start
+	$(BIN)/policykg users ensure-admin
 	$(BIN)/policykg ingest corpus/
 	$(BIN)/policykg serve
 

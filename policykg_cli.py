@@ -290,7 +290,10 @@ def serve(ctx: Context, host: str, port: int) -> None:
     from dashboard.auth import load_secret_key
 
     secret = s.policykg_secret_key.get_secret_value() if s.policykg_secret_key else None
+    from graph.accounts import AccountStore
+
     app = create_app(driver, default_ontology(), database=s.neo4j_database,
+                     accounts=AccountStore(s.users_file),
                      secret_key=load_secret_key(secret, s.policykg_home),
                      https=s.policykg_https, session_hours=s.policykg_session_hours)
     click.echo(f"policykg dashboard on http://{host}:{port}/")
@@ -523,9 +526,10 @@ def _read_password(confirm: bool = True) -> str:
 
 
 def _store(ctx: Context):  # noqa: ANN202
+    """The accounts file (no Neo4j connection needed: accounts are not in the graph)."""
     from graph.accounts import AccountStore
 
-    return AccountStore(ctx.driver(), ctx.settings.neo4j_database)
+    return AccountStore(ctx.settings.users_file)
 
 
 @users.command("add")
@@ -552,7 +556,13 @@ def users_add(ctx: Context, name: str, role: str, clearance: str) -> None:
 @pass_ctx
 def users_list(ctx: Context, fmt: str) -> None:
     """The accounts, with role, clearance and creation time (never the hashes)."""
-    rows = [[u.name, u.role, u.clearance, u.created or ""] for u in _store(ctx).list()]
+    from graph.accounts import AccountError
+
+    try:
+        accounts = _store(ctx).list()
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = [[u.name, u.role, u.clearance, u.created or ""] for u in accounts]
     click.echo(format_table(["name", "role", "clearance", "created"], rows, fmt))
 
 
@@ -561,7 +571,13 @@ def users_list(ctx: Context, fmt: str) -> None:
 @pass_ctx
 def users_remove(ctx: Context, name: str) -> None:
     """Delete an account; its sessions end within seconds."""
-    if not _store(ctx).remove(name):
+    from graph.accounts import AccountError
+
+    try:
+        removed = _store(ctx).remove(name)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not removed:
         raise click.ClickException(f"no user named {name!r}")
     click.echo(f"user {name} removed")
 
@@ -588,13 +604,36 @@ def users_passwd(ctx: Context, name: str) -> None:
 def users_ensure_admin(ctx: Context, name: str) -> None:
     """When no account exists yet, create an admin (cleared RED) with a random password and
     print it once; otherwise do nothing."""
-    password = _store(ctx).ensure_admin(name)
+    from graph.accounts import AccountError
+
+    try:
+        password = _store(ctx).ensure_admin(name)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
     if password is None:
         click.echo("accounts exist already; nothing to do")
         return
     click.echo(f"created the dashboard account {name!r} (admin, cleared RED).")
     click.echo(f"its password, shown only now: {password}")
     click.echo(f"change it with: policykg users passwd {name}")
+
+
+@users.command("migrate-from-graph")
+@pass_ctx
+def users_migrate_from_graph(ctx: Context) -> None:
+    """Move accounts an older policykg kept in Neo4j as (:User) nodes into the accounts file,
+    and delete them from the graph (their hashes were readable by the Cypher console)."""
+    from graph.accounts import migrate_from_graph
+
+    driver = ctx.driver()
+    try:
+        moved, skipped = migrate_from_graph(_store(ctx), driver, ctx.settings.neo4j_database)
+    finally:
+        driver.close()
+    click.echo(f"moved {len(moved)} account(s) to {ctx.settings.users_file}"
+               + (f": {', '.join(moved)}" if moved else ""))
+    if skipped:
+        click.echo(f"not moved (already in the file, or invalid): {', '.join(skipped)}")
 
 
 if __name__ == "__main__":

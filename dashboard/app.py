@@ -1,8 +1,9 @@
 """The Dash app: a shell (header, navigation, database banner, router) around the pages in
 `dashboard/pages`, behind the login of `dashboard.auth`.
 
-`create_app(driver, ontology)` builds it with the driver passed in (nothing here reads the
-environment); `serve(app)` runs it on the loopback address. The router follows the path only,
+`create_app(driver, ontology, accounts=AccountStore(path))` builds it with the driver and the
+account store passed in (nothing here reads the environment; without `accounts`, the store is
+`home/users.json`); `serve(app)` runs it on the loopback address. The router follows the path only,
 not the query string, so the explorer can keep its view in the query string and update it
 without the page being rebuilt (Dash's own pages router rebuilds on every query change).
 
@@ -40,7 +41,7 @@ from dashboard.context import AppContext
 from dashboard.elements import EXPANSION_CAP, MAX_ELEMENTS
 from dashboard.pages import accounts as accounts_page
 from dashboard.pages import documents, explorer
-from graph.accounts import AccountStore
+from graph.accounts import AccountStore, markings_present
 from graph.ontology import Ontology
 from graph.reader import GraphReader
 
@@ -159,6 +160,7 @@ def create_app(
     https: bool = False,
     session_hours: float = 8.0,
     auth: Auth | None = None,
+    accounts: AccountStore | None = None,
 ) -> Dash:
     """Build the dashboard around an open driver; every read goes through `GraphReader`,
     at the clearance of the user the request belongs to."""
@@ -167,8 +169,11 @@ def create_app(
                          retry_seconds=READ_RETRY_SECONDS)
     app_ctx = AppContext(reader, ontology, expansion_cap=expansion_cap,
                          max_elements=max_elements)
-    store = AccountStore(driver, database)
-    auth = auth or Auth(store)
+    if accounts is None:
+        accounts = auth.store if auth is not None else AccountStore(home / "users.json")
+    store = accounts
+    auth = auth or Auth(store, markings=partial(markings_present, driver, database,
+                                                retry_seconds=READ_RETRY_SECONDS))
     app = Dash(
         __name__,
         title="policykg",

@@ -3,8 +3,9 @@
 No page, callback, layout, download or asset answers a visitor who has not logged in; only
 the login page, its form POST and the one stylesheet that page needs are public. Sessions are
 Flask's signed cookies (HttpOnly, SameSite=Lax, Secure over https) carrying the user's name
-and a password stamp that is checked against the account store (cached for a few seconds,
-so a removed account or a changed password ends its sessions quickly). The login and logout
+and a password stamp that is checked against the account store, a file outside the graph
+(cached for a few seconds, so a removed account or a changed password ends its sessions
+quickly). The login and logout
 forms carry a CSRF token kept in the session; Dash's own POSTs must be JSON, which a
 cross-site form cannot send. Failed logins are rate-limited per name and per address. Every
 response carries security headers (a Content-Security-Policy fitted to Dash, frame and
@@ -31,7 +32,7 @@ from dash import Dash
 from flask.sessions import SecureCookieSessionInterface
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
-from graph.accounts import AccountStore, Role, User, role_rank
+from graph.accounts import AccountError, AccountStore, Role, User
 
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
@@ -40,6 +41,7 @@ PUBLIC_PATHS = frozenset({LOGIN_PATH, LOGIN_CSS})
 # Answered with 401 rather than a redirect: machine endpoints of Dash.
 _API_PREFIXES = ("/_dash-", "/_reload-hash", "/_alive")
 DB_DOWN = "The graph database is not reachable; retrying…"
+ACCOUNTS_DOWN = "The account store cannot be read; ask an administrator."
 
 # Dash needs no eval and no inline script but its own (hashed at start); components set
 # inline styles, so style-src allows them; exported images are data: and blob: URLs.
@@ -176,9 +178,13 @@ def _login_page(message: str = "", next_: str = "/", name: str = "") -> str:
 class Auth:
     """Installs the guard, the login and logout routes and the headers on a Dash app."""
 
-    def __init__(self, store: AccountStore, *, limiter: RateLimiter | None = None,
-                 cache_seconds: float = 10.0) -> None:
+    def __init__(self, store: AccountStore, *,
+                 markings: Callable[[], list[str]] | None = None,
+                 limiter: RateLimiter | None = None, cache_seconds: float = 10.0) -> None:
+        """`markings` answers which TLP markings the graph holds (for pages that cannot
+        filter by TLP); without it such pages are refused to everyone (fail closed)."""
         self.store = store
+        self.markings = markings
         self.limiter = limiter or RateLimiter()
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, User | None]] = {}
@@ -213,7 +219,9 @@ class Auth:
         with self._lock:
             if self._markings_cache and now - self._markings_cache[0] < self.cache_seconds:
                 return self._markings_cache[1]
-        markings = self.store.markings_present()
+        if self.markings is None:
+            return ["RED", "unknown"]  # nobody is cleared for an unknown marking
+        markings = self.markings()
         with self._lock:
             self._markings_cache = (now, markings)
         return markings
@@ -242,13 +250,8 @@ class Auth:
             return None
         try:
             user = self._lookup(name)
-        except (ServiceUnavailable, SessionExpired):
-            # The database is away: trust the signed session so the banner can be shown.
-            role, clearance = str(session.get("role")), str(session.get("clearance"))
-            if role_rank(role) < 0 or clearance not in ("CLEAR", "GREEN", "AMBER", "RED"):
-                return None
-            return User(name=name, role=role, clearance=clearance,  # type: ignore[arg-type]
-                        stamp=str(session.get("stamp", "")))
+        except (AccountError, OSError):
+            return None  # the accounts file cannot be read: fail closed
         if user is None or user.stamp != session.get("stamp"):
             session.clear()
             return None
@@ -333,8 +336,8 @@ class Auth:
                                next_, name), 429
         try:
             user = self.store.authenticate(name, password)
-        except (ServiceUnavailable, SessionExpired):
-            return _login_page(DB_DOWN, next_, name), 503
+        except (AccountError, OSError):
+            return _login_page(ACCOUNTS_DOWN, next_, name), 503
         if user is None:
             self.limiter.fail(*keys)
             return _login_page("Wrong user name or password.", next_, name), 401

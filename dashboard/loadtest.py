@@ -16,10 +16,12 @@ import random
 import re
 import secrets
 import statistics
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -266,23 +268,25 @@ def serve_and_load(driver: Any, ontology: Any, database: str | None = None, *,
                    users: int = 50, duration: float = 120.0,
                    max_requests: int = 200_000) -> LoadReport:
     """Serve a fresh dashboard on a free loopback port (werkzeug, threaded) with a temporary
-    RED-cleared viewer account, run the load, then remove the account and stop serving."""
+    RED-cleared viewer account in a throwaway account file (the real accounts are never
+    touched), run the load, then stop serving and delete the file."""
     from werkzeug.serving import make_server
 
     from dashboard.app import create_app
     from graph.accounts import AccountStore
 
-    store = AccountStore(driver, database)
-    name, password = f"loadtest-{secrets.token_hex(4)}", secrets.token_urlsafe(18)
-    store.add(name, password, role="viewer", clearance="RED")
-    app = create_app(driver, ontology, database, secret_key=secrets.token_bytes(32))
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        return run_load(f"http://127.0.0.1:{server.server_port}", [(name, password)],
-                        users=users, duration=duration, max_requests=max_requests)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        store.remove(name)
+    with tempfile.TemporaryDirectory(prefix="policykg-loadtest-") as tmp:
+        store = AccountStore(Path(tmp) / "users.json")
+        name, password = f"loadtest-{secrets.token_hex(4)}", secrets.token_urlsafe(18)
+        store.add(name, password, role="viewer", clearance="RED")
+        app = create_app(driver, ontology, database, secret_key=secrets.token_bytes(32),
+                         accounts=store)
+        server = make_server("127.0.0.1", 0, app.server, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            return run_load(f"http://127.0.0.1:{server.server_port}", [(name, password)],
+                            users=users, duration=duration, max_requests=max_requests)
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)

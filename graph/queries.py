@@ -796,48 +796,22 @@ RETURN coalesce(a.key, a.id) AS source, type(r) AS type, coalesce(b.key, b.id) A
 
 
 # --- accounts --------------------------------------------------------------------------------
-# graph/accounts.py: dashboard accounts as (:User {name, hash, role, clearance, created, stamp}).
-# `hash` is an argon2id hash; `stamp` changes with every password change, so sessions issued
-# before it stop working.
+# Dashboard accounts are not in the graph (graph/accounts.py keeps them in a file owned by the
+# app server, out of reach of the Cypher console, backups and wipes). The graph is asked which
+# markings it holds, and, once, for the accounts an older policykg kept in it as
+# (:User {name, hash, role, clearance, created, stamp}), which `policykg users
+# migrate-from-graph` moves to the file and deletes from the graph.
 
-ACCOUNT_SCHEMA = (
-    "CREATE CONSTRAINT user_name IF NOT EXISTS FOR (u:User) REQUIRE u.name IS UNIQUE",
-)
-
-CREATE_USER = """
-CREATE (u:User {name: $name, hash: $hash, role: $role, clearance: $clearance,
-                stamp: $stamp, created: datetime()})
-RETURN u.name AS name
-"""
-
-# The first account: created only while no account exists (the constraint settles a race).
-CREATE_FIRST_USER = """
-OPTIONAL MATCH (x:User)
-WITH count(x) AS existing
-WHERE existing = 0
-CREATE (u:User {name: $name, hash: $hash, role: $role, clearance: $clearance,
-                stamp: $stamp, created: datetime()})
-RETURN u.name AS name
-"""
-
-USER_BY_NAME = """
-MATCH (u:User {name: $name})
-RETURN u {.name, .hash, .role, .clearance, .stamp, created: toString(u.created)} AS user
-"""
-
-USERS = """
+LEGACY_USERS = """
 MATCH (u:User)
-RETURN u {.name, .role, .clearance, .stamp, created: toString(u.created)} AS user
-ORDER BY u.name
+RETURN u.name AS name, u.hash AS hash, u.role AS role, u.clearance AS clearance,
+       u.stamp AS stamp, toString(u.created) AS created
+ORDER BY name
 """
 
-DELETE_USER = "MATCH (u:User {name: $name}) DELETE u RETURN count(*) AS deleted"
+DELETE_LEGACY_USERS = "MATCH (u:User) DELETE u RETURN count(*) AS deleted"
 
-SET_USER_PASSWORD = """
-MATCH (u:User {name: $name})
-SET u.hash = $hash, u.stamp = $stamp
-RETURN count(u) AS updated
-"""
+DROP_LEGACY_USER_CONSTRAINT = "DROP CONSTRAINT user_name IF EXISTS"
 
 # The TLP markings present in the graph: the console and the analytics page, which cannot be
 # filtered, open only to users cleared for all of them (a document without a marking counts

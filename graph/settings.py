@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     # Mark session cookies Secure (set it when a TLS proxy serves the dashboard over https;
     # requests that arrive over https get Secure cookies in any case).
     policykg_https: bool = False
+    # The dashboard accounts (argon2id hashes, roles, clearances): a file owned by the app
+    # server, mode 0600, never in the graph. Default: POLICYKG_HOME/users.json.
+    policykg_users_file: Path | None = None
+
+    @property
+    def users_file(self) -> Path:
+        return self.policykg_users_file or self.policykg_home / "users.json"
 
     def driver(self):  # noqa: ANN201 - neo4j.Driver, imported lazily to keep start-up light
         """Open a driver; only the CLI and the app call this."""

@@ -8,13 +8,18 @@ style of the corpus (Karpacz meeting, healthcare action plan, Skills Academy, NI
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import re
+import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from neo4j import Driver, GraphDatabase
@@ -22,6 +27,9 @@ from neo4j import Driver, GraphDatabase
 from graph.ontology import Ontology, default_ontology, entity_key
 from graph.writer import GraphWriter
 from ingest.records import Document, Entity, Evidence, Extraction, Mention, Passage, Relation
+
+if TYPE_CHECKING:
+    from graph.accounts import AccountStore
 
 # --- entity catalogue: name -> (type, facets, aliases; surface forms searched in text) -------
 
@@ -358,21 +366,36 @@ TEST_SECRET = b"policykg-test-secret-key-not-for-production"
 TEST_PASSWORD = "correct horse battery"
 
 
-def make_user(driver: Driver, database: str | None, name: str, role: str = "viewer",
-              clearance: str = "RED", password: str = TEST_PASSWORD) -> None:
-    """(Re)create a dashboard account (the fixture graph's wipe removes accounts too)."""
-    from graph.accounts import AccountStore
+_ACCOUNTS: list[object] = []
 
-    store = AccountStore(driver, database)
+
+def shared_accounts() -> AccountStore:
+    """The account store the test apps use: a users file in a temporary directory of this
+    test process (accounts are not in the graph, so wiping the graph keeps them)."""
+    if not _ACCOUNTS:
+        from graph.accounts import AccountStore
+
+        home = Path(tempfile.mkdtemp(prefix="policykg-accounts-"))
+        atexit.register(shutil.rmtree, home, True)
+        _ACCOUNTS.append(AccountStore(home / "users.json"))
+    return _ACCOUNTS[0]  # type: ignore[return-value]
+
+
+def make_user(name: str, role: str = "viewer", clearance: str = "RED",
+              password: str = TEST_PASSWORD, *, store: AccountStore | None = None) -> None:
+    """(Re)create a dashboard account in `store` (by default the test apps' store)."""
+    store = store or shared_accounts()
     store.remove(name)
     store.add(name, password, role=role, clearance=clearance)
 
 
 def create_test_app(driver: Driver, onto: Ontology, database: str | None,
                     **options: object) -> object:
-    """The real app with a fixed session key (nothing written under .policykg)."""
+    """The real app with a fixed session key and the test account store (nothing written
+    under .policykg)."""
     from dashboard.app import create_app
 
+    options.setdefault("accounts", shared_accounts())
     return create_app(driver, onto, database, secret_key=TEST_SECRET, **options)  # type: ignore[arg-type]
 
 

@@ -21,6 +21,7 @@ from dashboard_fixtures import (
     fixture_graph,
     login,
     make_user,
+    shared_accounts,
 )
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.browser]
@@ -34,9 +35,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-
 @pytest.fixture(scope="module")
 def served(fixture_graph: Any) -> Iterator[ServedApp]:
     driver, onto, database = fixture_graph
-    make_user(driver, database, "vera", "viewer", "RED")
-    make_user(driver, database, "anna", "analyst", "RED")
-    make_user(driver, database, "gary", "analyst", "GREEN")
+    make_user("vera", "viewer", "RED")
+    make_user("anna", "analyst", "RED")
+    make_user("gary", "analyst", "GREEN")
     # a RED document in the graph: only analysts cleared RED may use the console
     driver.execute_query("MATCH (d:Document) WITH d LIMIT 1 SET d.tlp = 'RED'",
                          database_=database)
@@ -145,7 +146,7 @@ def test_open_redirect_is_refused(served: ServedApp) -> None:
 
 def test_failed_logins_are_rate_limited(fixture_graph: Any) -> None:
     driver, onto, database = fixture_graph
-    make_user(driver, database, "rita", "viewer", "CLEAR")
+    make_user("rita", "viewer", "CLEAR")
     with ServedApp(create_test_app(driver, onto, database)) as app:  # its own limiter
         s = requests.Session()
         for _ in range(5):
@@ -166,11 +167,12 @@ def test_removed_account_loses_its_session(fixture_graph: Any) -> None:
     from graph.accounts import AccountStore
 
     driver, onto, database = fixture_graph
-    make_user(driver, database, "temp", "viewer", "CLEAR")
+    make_user("temp", "viewer", "CLEAR")
     with ServedApp(create_test_app(driver, onto, database)) as app:
         s = _session(app, "temp")
         assert s.get(app.url + "/_dash-layout").status_code == 200
-        AccountStore(driver, database).set_password("temp", "a-new-password")
+        # another process (the CLI) changes the password in the same file
+        AccountStore(shared_accounts().path).set_password("temp", "a-new-password")
         # cached for a few seconds at most
         for _ in range(30):
             if s.get(app.url + "/_dash-layout").status_code == 401:

@@ -45,7 +45,7 @@ NIS2 = key("NIS2 Directive")
 @pytest.fixture(scope="module")
 def served(fixture_graph: Any) -> Iterator[ServedApp]:
     driver, onto, database = fixture_graph
-    make_user(driver, database, "reader", "viewer", "RED")
+    make_user("reader", "viewer", "RED")
     with ServedApp(create_test_app(driver, onto, database)) as served_app:
         yield served_app
 

@@ -23,7 +23,7 @@ def test_percentile_and_loopback_only() -> None:
 
 def test_ten_users_for_ten_seconds_without_errors(fixture_graph: Any) -> None:
     driver, onto, database = fixture_graph
-    make_user(driver, database, "load", "viewer", "RED")
+    make_user("load", "viewer", "RED")
     with ServedApp(create_test_app(driver, onto, database)) as served:
         report = run_load(served.url, [("load", "correct horse battery")], users=10,
                           duration=10, max_requests=5_000)

@@ -56,7 +56,7 @@ def test_banner_while_neo4j_is_away_and_recovery(own_server: Any) -> None:
     driver = GraphDatabase.driver(uri, auth=("neo4j", password))
     try:
         load_fixture_graph(driver, onto, None)
-        make_user(driver, None, "watcher", "viewer", "RED")
+        make_user("watcher", "viewer", "RED")
         with ServedApp(create_test_app(driver, onto, None)) as served, \
                 sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM,

@@ -183,7 +183,7 @@ def green_page(graph: Any) -> Iterator[tuple[Any, ServedApp]]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed")
     driver, onto, database = graph
-    make_user(driver, database, "greta", "viewer", "GREEN")
+    make_user("greta", "viewer", "GREEN")
     with ServedApp(create_test_app(driver, onto, database)) as served, \
             sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM,

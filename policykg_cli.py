@@ -618,23 +618,5 @@ def users_ensure_admin(ctx: Context, name: str) -> None:
     click.echo(f"change it with: policykg users passwd {name}")
 
 
-@users.command("migrate-from-graph")
-@pass_ctx
-def users_migrate_from_graph(ctx: Context) -> None:
-    """Move accounts an older policykg kept in Neo4j as (:User) nodes into the accounts file,
-    and delete them from the graph (their hashes were readable by the Cypher console)."""
-    from graph.accounts import migrate_from_graph
-
-    driver = ctx.driver()
-    try:
-        moved, skipped = migrate_from_graph(_store(ctx), driver, ctx.settings.neo4j_database)
-    finally:
-        driver.close()
-    click.echo(f"moved {len(moved)} account(s) to {ctx.settings.users_file}"
-               + (f": {', '.join(moved)}" if moved else ""))
-    if skipped:
-        click.echo(f"not moved (already in the file, or invalid): {', '.join(skipped)}")
-
-
 if __name__ == "__main__":
     main()

@@ -309,35 +309,3 @@ def markings_present(driver: Driver, database: str | None = None, *,
 def cleared_for_everything(driver: Driver, user: User, database: str | None = None) -> bool:
     """True when `user` is cleared for every TLP marking present in the graph."""
     return all(user.cleared_for(m) for m in markings_present(driver, database))
-
-
-def migrate_from_graph(store: AccountStore, driver: Driver,
-                       database: str | None = None) -> tuple[builtins.list[str],
-                                                              builtins.list[str]]:
-    """Move the accounts an older policykg kept in the graph as (:User) nodes into `store`,
-    then delete those nodes (and their constraint) so their hashes leave the graph. Returns
-    (moved, skipped): names already in the file are kept as they are there."""
-    records, _, _ = driver.execute_query(queries.LEGACY_USERS, database_=database,
-                                         routing_="r")
-    rows = [dict(r) for r in records]
-
-    def change(users: dict[str, dict[str, Any]]) -> tuple[builtins.list[str],
-                                                           builtins.list[str]]:
-        moved, skipped = [], []
-        for row in rows:
-            name = row["name"]
-            if not isinstance(name, str) or not _NAME.fullmatch(name) or name in users \
-                    or row.get("role") not in ROLES or not row.get("hash"):
-                skipped.append(str(name))
-                continue
-            clearance = row.get("clearance") if row.get("clearance") in TLP_LEVELS else "CLEAR"
-            users[name] = {"hash": row["hash"], "role": row["role"], "clearance": clearance,
-                           "stamp": row.get("stamp") or secrets.token_hex(8),
-                           "created": row.get("created") or _now()}
-            moved.append(name)
-        return moved, skipped
-
-    moved, skipped = store._modify(change)  # noqa: SLF001 - the same module
-    driver.execute_query(queries.DELETE_LEGACY_USERS, database_=database)
-    driver.execute_query(queries.DROP_LEGACY_USER_CONSTRAINT, database_=database)
-    return moved, skipped

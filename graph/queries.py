@@ -797,21 +797,7 @@ RETURN coalesce(a.key, a.id) AS source, type(r) AS type, coalesce(b.key, b.id) A
 
 # --- accounts --------------------------------------------------------------------------------
 # Dashboard accounts are not in the graph (graph/accounts.py keeps them in a file owned by the
-# app server, out of reach of the Cypher console, backups and wipes). The graph is asked which
-# markings it holds, and, once, for the accounts an older policykg kept in it as
-# (:User {name, hash, role, clearance, created, stamp}), which `policykg users
-# migrate-from-graph` moves to the file and deletes from the graph.
-
-LEGACY_USERS = """
-MATCH (u:User)
-RETURN u.name AS name, u.hash AS hash, u.role AS role, u.clearance AS clearance,
-       u.stamp AS stamp, toString(u.created) AS created
-ORDER BY name
-"""
-
-DELETE_LEGACY_USERS = "MATCH (u:User) DELETE u RETURN count(*) AS deleted"
-
-DROP_LEGACY_USER_CONSTRAINT = "DROP CONSTRAINT user_name IF EXISTS"
+# app server, out of reach of the Cypher console, backups and wipes).
 
 # The TLP markings present in the graph: the console and the analytics page, which cannot be
 # filtered, open only to users cleared for all of them (a document without a marking counts

@@ -24,7 +24,6 @@ from graph.accounts import (
     cleared_for_everything,
     hash_password,
     markings_present,
-    migrate_from_graph,
     verify_password,
 )
 
@@ -259,24 +258,3 @@ def test_markings_present_and_cleared_for_everything(neo4j_driver: Any) -> None:
     neo4j_driver.execute_query("CREATE (:Document {id: 'm3'})")  # unmarked: RED
     assert not cleared_for_everything(neo4j_driver, amber)
     neo4j_driver.execute_query("MATCH (n) DETACH DELETE n")
-
-
-def test_migrate_from_graph_moves_legacy_accounts_out(neo4j_driver: Any,
-                                                      store: AccountStore) -> None:
-    neo4j_driver.execute_query(
-        "CREATE CONSTRAINT user_name IF NOT EXISTS FOR (u:User) REQUIRE u.name IS UNIQUE")
-    neo4j_driver.execute_query(
-        "CREATE (:User {name: 'old', hash: $h, role: 'steward', clearance: 'GREEN', "
-        "stamp: 's1', created: datetime()}), (:User {name: 'kept', hash: $h, role: 'viewer'})",
-        h=hash_password("old-password-1"))
-    kept = store.add("kept", "kept-password-1")
-    moved, skipped = migrate_from_graph(store, neo4j_driver)
-    assert (moved, skipped) == (["old"], ["kept"])
-    old = store.authenticate("old", "old-password-1")
-    assert old is not None and (old.role, old.clearance, old.stamp) == ("steward", "GREEN", "s1")
-    assert store.get("kept") == kept  # the file wins
-    count = neo4j_driver.execute_query("MATCH (u:User) RETURN count(u) AS n").records[0]["n"]
-    assert count == 0
-    constraints = neo4j_driver.execute_query(
-        "SHOW CONSTRAINTS YIELD labelsOrTypes WHERE 'User' IN labelsOrTypes RETURN 1").records
-    assert constraints == []

@@ -25,6 +25,10 @@ class ServerError(RuntimeError):
     """The local server could not be built, started or stopped; the message says why."""
 
 
+class ServerExited(ServerError):
+    """The server process ended before it answered."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServerPaths:
     home: Path
@@ -144,7 +148,10 @@ def start(
     if current.running and current.version:
         return current
     if current.pid:
-        return _wait(paths, uri, password, current.pid, None, timeout)
+        try:  # a server that is still starting, or still dying after a crash
+            return _wait(paths, uri, password, current.pid, None, timeout)
+        except ServerExited:
+            pass
     target = build()
     java = shutil.which("java")
     if not java:
@@ -178,7 +185,7 @@ def _wait(
         if exited:
             paths.pid.unlink(missing_ok=True)
             tail = "\n".join(paths.log.read_text(errors="replace").splitlines()[-20:])
-            raise ServerError(f"Neo4j exited before Bolt answered; log {paths.log}:\n{tail}")
+            raise ServerExited(f"Neo4j exited before Bolt answered; log {paths.log}:\n{tail}")
         info = _probe(uri, "neo4j", password) if _ready(paths, log_offset) else None
         if info:
             return ServerStatus(True, pid, f"{host}:{port}", paths.data, *info, auth=True)

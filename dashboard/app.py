@@ -217,9 +217,15 @@ def create_app(
 
 
 def serve(app: Dash, host: str = "127.0.0.1", port: int = 8050, debug: bool = False) -> None:
-    """Run the app with Flask's threaded server. Logins protect every route, but the server
-    is Flask's development server: bind a public interface only behind a TLS proxy."""
+    """Serve the app with waitress, a production WSGI server (Flask's own with `debug`).
+    Logins protect every route, but there is no TLS here: reach it from elsewhere only through
+    a TLS proxy."""
     if host not in {"127.0.0.1", "localhost", "::1"}:
         raise ValueError("the dashboard serves on the loopback address; put a TLS proxy "
                          "in front of it to reach it from elsewhere")
-    app.run(host=host, port=port, debug=debug, threaded=True)
+    if debug:
+        app.run(host=host, port=port, debug=True, threaded=True)
+        return
+    from waitress import serve as serve_wsgi
+
+    serve_wsgi(app.server, host=host, port=port, threads=16, ident="policykg")

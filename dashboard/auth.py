@@ -292,7 +292,7 @@ class Auth:
             return None
         user = self.session_user()
         if user is None:
-            if path.startswith(_API_PREFIXES) or flask.request.method != "GET":
+            if path.startswith(_API_PREFIXES) or flask.request.method not in ("GET", "HEAD"):
                 return flask.jsonify(error="login required"), 401
             target = flask.request.full_path.rstrip("?")
             return flask.redirect(f"{LOGIN_PATH}?next={quote(target, safe='/')}", 302)
@@ -322,7 +322,7 @@ class Auth:
     def _login(self) -> Any:
         request = flask.request
         next_ = _safe_next(request.values.get("next"))
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
             if self.session_user() is not None:
                 return flask.redirect(next_)
             return _login_page(next_=next_)

@@ -167,11 +167,12 @@ def machine_description(driver: Driver | None = None) -> str:
 
 
 def wipe(driver: Driver, database: str | None = None) -> None:
-    """Empty the database, in transactions of 10,000 nodes."""
+    """Empty the database: relationships, then nodes, in transactions of 10,000."""
     for attempt in range(5):
         try:
             with driver.session(database=database) as session:
-                session.run(queries.BENCH_WIPE).consume()
+                session.run(queries.BENCH_WIPE_RELATIONSHIPS).consume()
+                session.run(queries.BENCH_WIPE_NODES).consume()
             return
         except TransientError:  # a deadlock with a straggling write: try again
             if attempt == 4:
@@ -707,25 +708,32 @@ def run_suite(driver: Driver, ontology: Ontology, options: Options,
     """Every figure, in order of cost; `quick` shrinks each workload to seconds (for tests).
     The database is erased, used and left empty."""
     report = Report(machine_description(driver))
+
+    def add(figures: list[Figure]) -> None:
+        report.figures.extend(figures)
+        if progress:
+            for f in figures:
+                progress(f"  {f.line()}")
+
     quick = options.quick
     runs = 1 if quick else 3
-    report.figures += measure_write_path(driver, ontology, documents=4 if quick else 20,
-                                         runs=runs, database=options.database,
-                                         progress=progress)
-    report.figures += measure_ingest(driver, ontology, options.corpus,
-                                     copies=1 if quick else 3, runs=runs, jobs=options.jobs,
-                                     database=options.database, model=options.model,
-                                     progress=progress)
+    add(measure_write_path(driver, ontology, documents=4 if quick else 20,
+                           runs=runs, database=options.database, progress=progress))
+    add(measure_ingest(driver, ontology, options.corpus, copies=1 if quick else 3, runs=runs,
+                       jobs=options.jobs, database=options.database, model=options.model,
+                       progress=progress))
     scale = min(options.scale, 30_000) if quick else options.scale
     base = 3_000 if quick else BASE_RELATIONSHIPS
     figures, notes = measure_scale(driver, ontology, scale=scale, base=base,
                                    rounds=1 if quick else 3, database=options.database,
                                    progress=progress)
-    report.figures += figures
+    add(figures)
     report.notes += notes
-    report.figures += measure_memory(driver, options.corpus, options.env,
-                                     factor=3 if quick else 10, database=options.database,
-                                     progress=progress)
+    if progress:
+        for note in notes:
+            progress(f"  {note}")
+    add(measure_memory(driver, options.corpus, options.env, factor=3 if quick else 10,
+                       database=options.database, progress=progress))
     wipe(driver, options.database)
     return report
 

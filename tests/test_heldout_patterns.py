@@ -1,0 +1,151 @@
+"""Held-out-style relation patterns: sentences in the manner of NATO summit communiqués,
+Council conclusions, ENISA Threat Landscape reports and EU and national strategies, none of
+them from the dev corpus. They check general patterns (nominal attacks and risks, funding
+amounts, "jointly / together with", "cooperation between", role titles), and noise that must
+give nothing."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ingest.extract import Extractor
+from ingest.records import Document
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor()
+
+
+def _extract(extractor: Extractor, text: str):
+    doc = Document(id=hashlib.sha256(text.encode()).hexdigest(), path="h.txt", title="h",
+                   text=text, format="txt")
+    return extractor.extract(doc)
+
+
+def typed(extractor: Extractor, text: str) -> set[tuple[str, str, str]]:
+    extraction = _extract(extractor, text)
+    names = {e.key: e.name for e in extraction.entities}
+    return {(names[r.source], r.type, names[r.target]) for r in extraction.relations
+            if r.type != "RELATED_TO"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # TARGETS, nominal: "X attacks against / on Y", "attacks by X against Y", "threats to Y"
+    ("Malicious cyber activities by state and non-state actors, including ransomware attacks "
+     "against critical infrastructure, are increasing.",
+     ("ransomware", "TARGETS", "critical infrastructure")),
+    ("Hybrid threats to critical infrastructure are growing across the Euro-Atlantic area.",
+     ("hybrid threat", "TARGETS", "critical infrastructure")),
+    ("Ransomware remains the most significant threat to the health sector.",
+     ("ransomware", "TARGETS", "healthcare")),
+    ("Russia conducted cyber campaigns against Ukraine's energy sector.",
+     ("Russia", "TARGETS", "energy")),
+    ("Attacks by APT28 against the energy sector intensified after February 2022.",
+     ("APT28", "TARGETS", "energy")),
+    ("Phishing campaigns against the healthcare sector increased sharply.",
+     ("phishing", "TARGETS", "healthcare")),
+    ("The ENISA Threat Landscape reports that DDoS attacks on the transport sector doubled.",
+     ("DDoS", "TARGETS", "transport")),
+    # TARGETS, verbal
+    ("Hospitals across Europe were hit by ransomware in 2023.",
+     ("ransomware", "TARGETS", "healthcare")),
+    ("DDoS attacks disrupted banking services in several Member States.",
+     ("DDoS", "TARGETS", "banking")),
+    ("State-sponsored actors such as APT28 are targeting the energy sector.",
+     ("APT28", "TARGETS", "energy")),
+    ("Sandworm disrupted the Ukrainian power grid in 2015.", ("Sandworm", "TARGETS", "energy")),
+    # ADDRESSES
+    ("The Cyber Solidarity Act aims to strengthen resilience against large-scale incidents "
+     "and ransomware.", ("Cyber Solidarity Act", "ADDRESSES", "ransomware")),
+    ("The European Democracy Action Plan sets out measures to counter disinformation.",
+     ("European Democracy Action Plan", "ADDRESSES", "disinformation")),
+    ("The Cybersecurity Skills Academy will help close the skills gap.",
+     ("Cybersecurity Skills Academy", "ADDRESSES", "skills shortage")),
+    ("The Cyber Diplomacy Toolbox allows the EU to respond to malicious cyber activities and "
+     "cyber espionage.", ("Cyber Diplomacy Toolbox", "ADDRESSES", "cyber espionage")),
+    # FUNDS
+    ("The European Cybersecurity Competence Centre will manage EUR 1.6 billion from the "
+     "Digital Europe Programme.",
+     ("Digital Europe Programme", "FUNDS", "European Cybersecurity Competence Centre")),
+    ("The Cyber Resilience Act receives EUR 10 million under Horizon Europe.",
+     ("Horizon Europe", "FUNDS", "Cyber Resilience Act")),
+    ("The European Cybersecurity Competence Centre is co-financed by Horizon Europe.",
+     ("Horizon Europe", "FUNDS", "European Cybersecurity Competence Centre")),
+    ("The European Defence Fund will finance PESCO Cyber Rapid Response Teams.",
+     ("European Defence Fund", "FUNDS", "PESCO Cyber Rapid Response Teams")),
+    # COOPERATES_WITH
+    ("EU-NATO cooperation on cyber defence has deepened since 2016.",
+     ("European Union", "COOPERATES_WITH", "NATO")),
+    ("The Commission will act in close cooperation with ENISA and CERT-EU.",
+     ("European Commission", "COOPERATES_WITH", "CERT-EU")),
+    ("Europol, jointly with Eurojust, dismantled the LockBit infrastructure.",
+     ("Europol", "COOPERATES_WITH", "Eurojust")),
+    ("ENISA, together with CERT-EU, published a joint threat assessment.",
+     ("ENISA", "COOPERATES_WITH", "CERT-EU")),
+    ("The Council calls for enhanced cooperation between ENISA and Europol.",
+     ("ENISA", "COOPERATES_WITH", "Europol")),
+    # MEMBER_OF, PARTICIPATES_IN, LEADS
+    ("Sweden became NATO's 32nd member in March 2024.", ("Sweden", "MEMBER_OF", "NATO")),
+    ("Finland and Sweden became members of NATO.", ("Finland", "MEMBER_OF", "NATO")),
+    ("Germany participated in Cyber Europe 2024.", ("Germany", "PARTICIPATES_IN", "Cyber Europe")),
+    ("Poland contributes to the PESCO Cyber Rapid Response Teams.",
+     ("Poland", "PARTICIPATES_IN", "PESCO Cyber Rapid Response Teams")),
+    ("ENISA coordinates the Cyber Europe exercise.", ("ENISA", "LEADS", "Cyber Europe")),
+    ("Estonia hosts Locked Shields, the world's largest live-fire cyber defence exercise.",
+     ("Estonia", "LEADS", "Locked Shields")),
+    # RESPONDS_TO, CAUSED, HELD_IN
+    ("ENISA supported Member States in response to the CrowdStrike outage.",
+     ("ENISA", "RESPONDS_TO", "CrowdStrike outage")),
+    ("CERT-EU responded to the SolarWinds compromise.",
+     ("CERT-EU", "RESPONDS_TO", "SolarWinds hack")),
+    ("The WannaCry attack was attributed to the Lazarus Group.",
+     ("Lazarus Group", "CAUSED", "WannaCry")),
+    ("The NotPetya attack was launched by Sandworm.", ("Sandworm", "CAUSED", "NotPetya")),
+    ("The NATO Summit in Vilnius took place on 11 and 12 July 2023.",
+     ("NATO Vilnius Summit", "HELD_IN", "Vilnius")),
+])
+def test_heldout_relation(extractor: Extractor, text: str, expected) -> None:
+    assert expected in typed(extractor, text)
+
+
+@pytest.mark.parametrize(("text", "absent"), [
+    # a third party calling for cooperation does not itself cooperate
+    ("The Council calls for enhanced cooperation between ENISA and Europol.",
+     ("Council of the European Union", "COOPERATES_WITH", "ENISA")),
+    # FUNDS needs an Initiative or Actor target, never a Sector
+    ("The Recovery and Resilience Facility supports cybersecurity investments in hospitals.",
+     ("Recovery and Resilience Facility", "FUNDS", "healthcare")),
+    # an agency's work on a sector is no attack on it
+    ("ENISA's activities on the health sector include training.",
+     ("ENISA", "TARGETS", "healthcare")),
+])
+def test_heldout_wrong_relation_absent(extractor: Extractor, text: str, absent) -> None:
+    assert absent not in typed(extractor, text)
+
+
+@pytest.mark.parametrize("text", [
+    "The Council adopted conclusions on the EU Cyber Posture.",
+    "Cybersecurity is a shared responsibility of all Allies.",
+    "The report presents an overview of the threat landscape.",
+    "Ministers discussed the security of supply chains.",
+    "More than 30 countries participated in Locked Shields 2024.",
+    "The Commission received a report from ENISA on the threat landscape.",
+])
+def test_heldout_noise_gives_no_relation(extractor: Extractor, text: str) -> None:
+    assert typed(extractor, text) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "We, the Heads of State and Government of the 31 NATO Allies, have met in Vilnius.",
+    "Heads of State and Government welcomed the progress made.",
+    "The Ministers of Foreign Affairs and the Heads of Agencies met in Brussels.",
+    "Leaders agreed that Allies and Parties to the Convention should act.",
+])
+def test_roles_are_not_actors(extractor: Extractor, text: str) -> None:
+    names = {e.name.lower() for e in _extract(extractor, text).entities if e.type == "Actor"}
+    roles = {"heads of state and government", "ministers", "ministers of foreign affairs",
+             "heads of agencies", "leaders", "allies", "parties"}
+    assert not names & roles

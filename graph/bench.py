@@ -481,6 +481,20 @@ def measure_scale(driver: Driver, ontology: Ontology, *, scale: int = DEFAULT_SC
     return figures, notes
 
 
+def measure_load(driver: Driver, ontology: Ontology, *, users: int, duration: float,
+                 database: str | None = None, progress: Progress | None = None) -> list[Figure]:
+    """Logged-in users driving search, expand and details through the real dashboard on
+    loopback; judged by its error rate (none allowed), with the p95 latency as its value."""
+    from dashboard.loadtest import serve_and_load
+
+    if progress:
+        progress(f"load: {users} users for {duration:.0f} s")
+    load = serve_and_load(driver, ontology, database, users=users, duration=duration)
+    answered = 1 - load.errors / max(load.requests, 1)
+    return [Figure(f"dashboard under load, {users} users: p95 (ratio: share answered)",
+                   load.p95_ms, "ms", answered, 1.0)]
+
+
 def _await_indexes(driver: Driver, database: str | None) -> None:
     driver.execute_query("CALL db.awaitIndexes(300)", database_=database)
 
@@ -732,6 +746,8 @@ def run_suite(driver: Driver, ontology: Ontology, options: Options,
     if progress:
         for note in notes:
             progress(f"  {note}")
+    add(measure_load(driver, ontology, users=5 if quick else 50, duration=5.0 if quick else 120.0,
+                     database=options.database, progress=progress))
     add(measure_memory(driver, options.corpus, options.env, factor=3 if quick else 10,
                        database=options.database, progress=progress))
     wipe(driver, options.database)

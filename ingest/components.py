@@ -86,6 +86,28 @@ DEFAULT_PRODUCTS: tuple[str, ...] = (
     "chatgpt", "copilot", "gmail", "whatsapp", "telegram", "signal",
 )
 _PRODUCTS = frozenset(DEFAULT_PRODUCTS)
+# Titles and roles that name a class of people, not an entity: "Heads of State and
+# Government", "Ministers", "Allies", "Leaders", "Parties", "Heads of Agencies".
+DEFAULT_ROLES: tuple[str, ...] = (
+    "head", "heads", "minister", "ministers", "leader", "leaders", "ally", "allies", "party",
+    "parties", "chief", "chiefs", "director", "directors", "ambassador", "ambassadors",
+    "president", "presidents", "commissioner", "commissioners", "secretary", "secretaries",
+    "representatives", "delegates", "delegations", "members", "signatories", "participants",
+    "chairs", "governors", "officials", "experts",
+)
+_ROLES = frozenset(DEFAULT_ROLES)
+# The operative verbs that open the paragraphs of Council conclusions and resolutions, in
+# capitals: "INVITES the Commission ...", "CALLS ON Member States ...". NER reads them as names.
+DEFAULT_OPERATIVE: tuple[str, ...] = (
+    "stresses", "welcomes", "invites", "calls", "underlines", "recalls", "acknowledges", "notes",
+    "emphasises", "emphasizes", "encourages", "highlights", "recognises", "recognizes", "agrees",
+    "commits", "urges", "reaffirms", "reiterates", "considers", "supports", "requests",
+    "affirms", "condemns", "expresses", "takes", "looks", "believes", "concludes", "endorses",
+    "approves", "adopts", "decides", "underscores", "asks", "tasks", "appreciates",
+    "commends", "deplores", "regrets", "resolves", "insists", "reminds", "proposes",
+    "points", "draws", "shares", "states", "confirms", "declares",
+)
+_OPERATIVE = frozenset(DEFAULT_OPERATIVE)
 # Words that may separate a back-reference's determiner from its head ("the new Directive").
 _DEMONSTRATIVES = {"the", "this", "that", "these", "those", "said"}
 # Heads that refer back to the latest incident or meeting whatever its own name's head is.
@@ -728,6 +750,12 @@ class NerMapper:
             return None  # "Directive", "Action Plan": back-references, not names
         if text.lower() in _PRODUCTS:
             return None  # "Windows", "Falcon": products, not actors or places
+        if words[0].is_upper and words[0].lower_ in _OPERATIVE:
+            return None  # "INVITES the", "CALLS ON": an operative verb of Council conclusions
+        if words[0].lower_ in _ROLES and (len(words) == 1 or words[1].lower_ in {"of", "and"}
+                                          or all(t.lower_ in _ROLES for t in words)
+                                          or core.root.lower_ in _ROLES):
+            return None  # "Heads of State and Government", "Ministers": roles, not entities
         if any(t.tag_ == "VB" for t in core) or core[0].tag_ in {"RB", "RBR", "VBP", "VBZ"}:
             return None  # "How to Better Manage Cyber Crises": a heading's clause
         if len(core) == 1 and core[0].tag_ == "NNS":
@@ -1000,6 +1028,8 @@ _VICTIM_HEADS = {"attack", "hack", "breach", "compromise", "intrusion", "cyberat
                  "hacks", "intrusions", "attacks"}
 # Verbs whose actor is named after "to" or "by": "attributed to APT29", "claimed by LockBit".
 _ATTRIBUTION = {"attribute", "claim", "blame", "link"}
+# ... of which those whose active subject is a third party, never the perpetrator.
+_ATTRIBUTORS = {"attribute", "blame", "link"}
 # Headings that introduce what an actor says about the matter at hand.
 _ANNOUNCEMENTS = {"update", "statement", "guidance", "advisory", "alert", "response", "message",
                   "note", "declaration", "communiqué", "communique", "notice", "remark",
@@ -1009,6 +1039,30 @@ _ANNOUNCEMENTS = {"update", "statement", "guidance", "advisory", "alert", "respo
 def _verbless(sent: Span) -> bool:
     """A heading, dateline or caption: no finite or base-form verb."""
     return not any(t.tag_ in {"VBD", "VBP", "VBZ", "MD"} for t in sent)
+# Nominal attacks and risks: "ransomware attacks against critical infrastructure", "APT28
+# campaigns targeting the energy sector", "the main threat to the health sector". Each noun
+# names its victim after the prepositions listed with it.
+_ATTACK_PREPS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("attack", "cyberattack", "cyber-attack", "intrusion", "hack", "strike",
+                     "assault", "raid"), frozenset({"against", "on", "upon"})),
+    **dict.fromkeys(("campaign", "operation", "activity", "aggression", "war", "espionage",
+                     "sabotage", "spying"), frozenset({"against"})),
+    **dict.fromkeys(("threat", "risk", "danger", "menace"), frozenset({"to", "against", "for"})),
+}
+# Verbs whose subject carries out the attack they govern: "Russia conducted campaigns ...".
+_PERPETRATE = {"conduct", "launch", "carry", "mount", "wage", "perpetrate", "orchestrate",
+               "pose", "present", "represent", "remain", "be", "become", "constitute", "step",
+               "intensify", "increase", "escalate", "continue", "sponsor", "stage"}
+# Verbs whose object, not their subject, does what the infinitive after them says.
+_OBJECT_CONTROL = {"invite", "call", "encourage", "urge", "ask", "request", "task", "enable",
+                   "allow", "empower", "mandate", "require", "oblige", "instruct", "advise",
+                   "entrust", "help", "assist", "permit"}
+_BETWEEN = {"between", "among", "amongst"}
+# Amounts and funding nouns: "EUR 1.6 billion from the Digital Europe Programme".
+_MONEY = {"billion", "million", "bn", "eur", "euro", "euros", "€", "funding", "budget", "grant",
+          "grants", "contribution", "financing", "co-financing", "money", "appropriation"}
+# "Europol, jointly with Eurojust, ...": adverbs that make a "with" a partnership.
+_JOINTLY = {"jointly", "together", "closely", "hand"}
 _NOMINAL_DEPS = {"compound", "amod", "nmod", "prep", "pobj", "appos", "conj", "cc", "det",
                  "poss", "case", "punct"}
 
@@ -1050,6 +1104,10 @@ class RelationExtractor:
                              if "Event" in r.sources and "Location" in r.targets), None)
         self.addresses = next((r for r in self.relation_types
                                if r.sources == {"Initiative"} and "Threat" in r.targets), None)
+        self.funds = next((r for r in self.relation_types
+                           if r.sources == {"FundingInstrument"}), None)
+        self.targets = next((r for r in self.relation_types
+                             if "Threat" in r.sources and "Sector" in r.targets), None)
         self.responds = next((r for r in self.relation_types
                               if "Actor" in r.sources and r.targets == {"Event"}
                               and "respond" in r.triggers), None)
@@ -1175,8 +1233,8 @@ class RelationExtractor:
         return None
 
     def relate(self, a: Span, b: Span, ent_of: dict[int, Span]):
-        up_a = _ancestors(a.root)
-        up_b = _ancestors(b.root)
+        up_a = _ancestors(_attached_root(a))
+        up_b = _ancestors(_attached_root(b))
         set_b = {t.i: n for n, t in enumerate(up_b)}
         lca_a = next((n for n, t in enumerate(up_a) if t.i in set_b), None)
         if lca_a is None:
@@ -1188,6 +1246,12 @@ class RelationExtractor:
             return None
         # tokens of the path that may carry the relation, nearest the common ancestor first
         path: list[Token] = [lca] if lca.i not in ent_of else []
+        if not path:
+            # "EU-NATO cooperation": one name modifies the other, both the noun after them
+            gov = ent_of[lca.i].root
+            if gov.dep_ == "compound" and gov.head.i not in ent_of \
+                    and gov.head.pos_ in {"NOUN", "PROPN"}:
+                path.append(gov.head)
         for k in range(max(len(side_a), len(side_b))):
             for side in (side_a, side_b):
                 idx = len(side) - 1 - k
@@ -1195,6 +1259,9 @@ class RelationExtractor:
                     path.append(side[idx])
         if any(t.lemma_.lower() in _CITATION_WORDS for t in side_a + side_b + [lca]):
             return None  # "established pursuant to Article 15 of Directive ...": a reference
+        if any(_negated(t) for t in side_a + side_b + [lca]):
+            return None  # "Switzerland is not a member of NATO", "a member of the EU but not
+            # of NATO": a negated statement states no relation
         # "Russia's war", "X's attack on Y": the possessor caused the event
         for x, y in ((a, b), (b, a)):
             if (x.root.dep_ == "poss" and y.start <= x.root.head.i < y.end
@@ -1211,6 +1278,8 @@ class RelationExtractor:
                 if gov.head.i == gov.i:
                     break
                 gov = gov.head
+            if gov.dep_ == "prep" and gov.lower_ in _BETWEEN:
+                gov = gov.head  # "cooperation between A and B"
             path = [gov, *[c for c in gov.children if c.dep_ in {"xcomp", "dobj"}]]
         for tok in path:
             rels = self.by_trigger.get(tok.lemma_.lower()) or self.by_trigger.get(tok.lower_)
@@ -1227,6 +1296,18 @@ class RelationExtractor:
                     return (*directed, "dependency")
         if conj_pair:
             return None
+        if self.cooperates is not None and self.cooperates.allows(a.label_, b.label_):
+            joint = self._jointly(a, b) or self._jointly(b, a)
+            if joint:
+                return a, self.cooperates.name, b, "pattern"
+        if self.funds is not None:
+            for x, y in ((a, b), (b, a)):
+                if self.funds.allows(x.label_, y.label_) and _funded_amount(x, lca, path):
+                    return x, self.funds.name, y, "pattern"
+        if self.targets is not None:
+            for x, y in ((a, b), (b, a)):
+                if self.targets.allows(x.label_, y.label_) and _nominal_target(x, y, ent_of):
+                    return x, self.targets.name, y, "pattern"
         # nominal pattern: Initiative ... for/on/of ... Sector inside one noun phrase
         for rel in (self.covers, self.held_in):
             if rel is None:
@@ -1241,11 +1322,45 @@ class RelationExtractor:
                     return (*directed, "pattern")
         return None
 
+    @staticmethod
+    def _jointly(x: Span, y: Span) -> bool:
+        """x is the subject of a verb that y joins "jointly / together with" (or "alongside")."""
+        tok = y.root
+        while tok.dep_ == "conj" and tok.head.i != tok.i:
+            tok = tok.head
+        prep = tok.head
+        if tok.dep_ != "pobj" or prep.dep_ != "prep":
+            return False
+        if prep.lower_ == "with":
+            joint = any(c.lower_ in _JOINTLY for c in prep.children) or (
+                prep.head.lower_ in _JOINTLY)
+        else:
+            joint = prep.lower_ == "alongside"
+        if not joint:
+            return False
+        if x.start <= prep.head.i < x.end:
+            return True  # "ENISA, together with CERT-EU, ..."
+        verb = prep.head if prep.head.lower_ not in _JOINTLY else prep.head.head
+        return x.root.dep_ in {"nsubj", "nsubjpass"} and x.root.head.i == verb.i
+
     def _roles_fit(self, rel, directed, trigger: Token, a: Span,
                    side_a: list[Token], side_b: list[Token]) -> bool:
         """Verbal triggers need the acting Actor as subject (or passive agent), and a
         symmetric verb needs its partner close by ("cooperate with X", "assist X")."""
+        if trigger.pos_ == "ADJ" and trigger.dep_ in {"amod", "acl", "appos"}:
+            # "the individuals responsible for NotPetya": an attributive adjective describes
+            # the noun it modifies, which must be one of the pair
+            holder = trigger.head
+            while holder.dep_ == "conj" and holder.head.i != holder.i:
+                holder = holder.head
+            return any(e.start <= holder.i < e.end for e in (directed[0], directed[2]))
         if trigger.pos_ not in {"VERB", "AUX"}:
+            if rel.symmetric:
+                # "the Council calls for cooperation between A and B": only A and B cooperate
+                for prep in trigger.children:
+                    if prep.dep_ == "prep" and prep.lower_ in _BETWEEN:
+                        lo, hi = prep.left_edge.i, prep.right_edge.i
+                        return all(lo <= e.root.i <= hi for e in (a, directed[2], directed[0]))
             return True
         src, other = directed[0], directed[2]
         src_side, other_side = (side_a, side_b) if src is a else (side_b, side_a)
@@ -1257,6 +1372,9 @@ class RelationExtractor:
             return all(t.lower_ in _PARTNER_PREPS for t in preps)
         if src.label_ != "Actor":
             return True
+        if trigger.lemma_.lower() in _ATTRIBUTORS and src.root.dep_ == "nsubj" \
+                and src.root.head.i == trigger.i:
+            return False  # "the EU attributed the attack to Russia": the EU only attributes
         if trigger.lemma_.lower() in _GROUP_TRIGGERS:
             # "the Group shall be composed of ... the Commission": the group is the subject
             return _subject_of(other, other_side, trigger, passive_ok=True)
@@ -1282,6 +1400,91 @@ class RelationExtractor:
         return a, rel.name, b
 
 
+def _funded_amount(fund: Span, lca: Token, path: list[Token]) -> bool:
+    """The fund is where an amount comes from: "receives EUR 10 million under Horizon
+    Europe", "will manage EUR 1.6 billion from the Digital Europe Programme"."""
+    tok = fund.root
+    if tok.dep_ != "pobj" or tok.head.lower_ not in {"from", "under", "through", "via"}:
+        return False
+    near = [*path, lca, *(c for c in lca.children if c.dep_ in {"dobj", "attr", "nsubjpass"})]
+    return any(t.lemma_.lower() in _MONEY or t.lower_ in _MONEY for t in near)
+
+
+def _nominal_target(x: Span, y: Span, ent_of: dict[int, Span]) -> bool:
+    """x attacks (or threatens) y through an attack noun: "ransomware attacks against y",
+    "attacks by x on y", "x campaigns targeting y", "x conducted operations against y",
+    "x remains the main threat to y", "x's war of aggression against y"."""
+    tok = y.root
+    while tok.dep_ == "conj" and tok.head.i != tok.i and tok.head.i not in ent_of:
+        tok = tok.head
+    if tok.dep_ == "pobj":
+        prep = tok.head
+        while prep.dep_ == "conj" and prep.head.dep_ == "prep":
+            prep = prep.head  # "risks to X and to Y"
+        word, noun = prep.lower_, prep.head
+    elif tok.dep_ == "dobj" and tok.head.lemma_.lower() == "target" \
+            and tok.head.dep_ in {"acl", "relcl"}:
+        word, noun = "targeting", tok.head.head  # "campaigns targeting the energy sector"
+    else:
+        return False
+    verb = None
+    if noun.dep_ == "acl" and noun.pos_ == "VERB":
+        verb, noun = noun, noun.head  # "the threat posed by X to Y"
+    preps = _ATTACK_PREPS.get(noun.lemma_.lower())
+    if preps is None or (word not in preps and word != "targeting"):
+        return False
+    nouns = [noun]
+    if noun.dep_ == "pobj" and noun.head.lower_ == "of":
+        nouns.append(noun.head.head)  # "war of aggression against"
+    src = x.root
+    while src.dep_ == "conj" and src.head.i != src.i and src.head.i not in ent_of:
+        src = src.head
+    for n in nouns:
+        if x.start <= n.i < x.end:
+            return True  # "ransomware attacks against ..."
+        if src.head.i == n.i and src.dep_ in {"compound", "amod", "nmod", "poss"}:
+            return True  # "APT28 attacks on ...", "Russia's war ..."
+        if src.dep_ == "pobj" and src.head.lower_ in {"by", "from"} \
+                and src.head.head.i in {n.i, verb.i if verb is not None else -1}:
+            return True  # "attacks by APT29 against ..."
+        if n.dep_ in {"dobj", "attr"} and src.dep_ in {"nsubj", "nsubjpass"} \
+                and src.head.i == n.head.i and n.head.lemma_.lower() in _PERPETRATE:
+            return True  # "Russia conducted campaigns against ...", "X remains a threat to"
+    return False
+
+
+def _object_of(verb: Token) -> Token | None:
+    """The object that controls an infinitive: "invites the Commission (to ...)", "calls on
+    ENISA (to ...)"."""
+    for c in verb.children:
+        if c.dep_ == "dobj":
+            return c
+        if c.dep_ == "prep" and c.lower_ in {"on", "upon"}:
+            return next((g for g in c.children if g.dep_ == "pobj"), None)
+    return None
+
+
+def _negated(token: Token) -> bool:
+    """`token` carries a negation ("not", "never", "n't"), other than "not only"."""
+    for c in token.children:
+        if c.dep_ == "neg":
+            nxt = c.nbor(1) if c.i + 1 < len(c.doc) else None
+            if nxt is None or nxt.lower_ not in {"only", "just", "merely", "least"}:
+                return True
+    return False
+
+
+def _attached_root(span: Span) -> Token:
+    """The span's root, or, when the parser split a long name into pieces ("finance PESCO" +
+    "Cyber Rapid Response Teams" as a root of its own), the piece attached outside it."""
+    root = span.root
+    if root.head.i == root.i and len(span) > 1:
+        for tok in span:
+            if not (span.start <= tok.head.i < span.end):
+                return tok
+    return root
+
+
 def _ancestors(token: Token) -> list[Token]:
     out = [token]
     while out[-1].head.i != out[-1].i and len(out) < 40:
@@ -1293,12 +1496,21 @@ def _subject_of(ent: Span, side: list[Token], trigger: Token, passive_ok: bool =
     """`ent` (or the conjunct it hangs on) is the subject or passive agent of `trigger`, or of
     the verb whose subject `trigger` shares (xcomp, conj)."""
     verbs = {trigger.i}
+    controller: Token | None = None
     tok = trigger
     while tok.dep_ in {"xcomp", "conj", "advcl"} and tok.head.i != tok.i:
+        if tok.dep_ == "xcomp" and tok.head.lemma_.lower() in _OBJECT_CONTROL:
+            controller = _object_of(tok.head)
+            if controller is not None:
+                break  # "invites the Commission to propose ...": the Commission proposes
         tok = tok.head
         verbs.add(tok.i)
     subj = {"nsubj", "csubj"} | ({"nsubjpass"} if passive_ok else set())
     for t in [ent.root, *side]:
+        if controller is not None and t.i == controller.i:
+            return True
+        if t.dep_ in {"acl", "relcl"} and t.i not in verbs:
+            return False  # "the Lazarus Group, linked to North Korea, targets ...": a modifier
         if t.dep_ in subj and t.head.i in verbs:
             return True
         if t.dep_ == "pobj" and t.head.dep_ == "agent" and t.head.head.i in verbs:

@@ -49,7 +49,15 @@ def typed(extractor: Extractor, text: str) -> set[tuple[str, str, str]]:
      ("phishing", "TARGETS", "healthcare")),
     ("The ENISA Threat Landscape reports that DDoS attacks on the transport sector doubled.",
      ("DDoS", "TARGETS", "transport")),
+    ("The threat posed by ransomware to the health sector continues to grow.",
+     ("ransomware", "TARGETS", "healthcare")),
+    ("Disinformation campaigns against the European Union have intensified.",
+     ("disinformation", "TARGETS", "European Union")),
+    ("Pro-Russian hacktivists launched DDoS attacks against Lithuania.",
+     ("DDoS", "TARGETS", "Lithuania")),
     # TARGETS, verbal
+    ("The Lazarus Group, linked to North Korea, targets the financial sector.",
+     ("Lazarus Group", "TARGETS", "finance")),
     ("Hospitals across Europe were hit by ransomware in 2023.",
      ("ransomware", "TARGETS", "healthcare")),
     ("DDoS attacks disrupted banking services in several Member States.",
@@ -93,6 +101,17 @@ def typed(extractor: Extractor, text: str) -> set[tuple[str, str, str]]:
     ("Germany participated in Cyber Europe 2024.", ("Germany", "PARTICIPATES_IN", "Cyber Europe")),
     ("Poland contributes to the PESCO Cyber Rapid Response Teams.",
      ("Poland", "PARTICIPATES_IN", "PESCO Cyber Rapid Response Teams")),
+    ("STRESSES the importance of closer cooperation between the CSIRTs Network and "
+     "EU-CyCLONe.", ("CSIRTs network", "COOPERATES_WITH", "EU-CyCLONe")),
+    ("Ireland is a member of the EU but not of NATO.", ("Ireland", "MEMBER_OF", "European Union")),
+    # the object of "invite", "call on" does what the infinitive says
+    ("The Council invites the Commission to propose a Cyber Blueprint.",
+     ("European Commission", "LEADS",
+      "Blueprint for coordinated response to large-scale cybersecurity incidents and crises")),
+    ("CALLS ON the Commission to propose an action plan on the cybersecurity of hospitals and "
+     "healthcare providers.",
+     ("European Commission", "LEADS",
+      "European action plan for cybersecurity of hospitals and healthcare providers")),
     ("ENISA coordinates the Cyber Europe exercise.", ("ENISA", "LEADS", "Cyber Europe")),
     ("Estonia hosts Locked Shields, the world's largest live-fire cyber defence exercise.",
      ("Estonia", "LEADS", "Locked Shields")),
@@ -104,6 +123,9 @@ def typed(extractor: Extractor, text: str) -> set[tuple[str, str, str]]:
     ("The WannaCry attack was attributed to the Lazarus Group.",
      ("Lazarus Group", "CAUSED", "WannaCry")),
     ("The NotPetya attack was launched by Sandworm.", ("Sandworm", "CAUSED", "NotPetya")),
+    ("The EU attributed the NotPetya attack to Russia.", ("Russia", "CAUSED", "NotPetya")),
+    ("In response to the WannaCry attack, ENISA published guidance.",
+     ("ENISA", "RESPONDS_TO", "WannaCry")),
     ("The NATO Summit in Vilnius took place on 11 and 12 July 2023.",
      ("NATO Vilnius Summit", "HELD_IN", "Vilnius")),
 ])
@@ -118,6 +140,22 @@ def test_heldout_relation(extractor: Extractor, text: str, expected) -> None:
     # FUNDS needs an Initiative or Actor target, never a Sector
     ("The Recovery and Resilience Facility supports cybersecurity investments in hospitals.",
      ("Recovery and Resilience Facility", "FUNDS", "healthcare")),
+    # the country a group is linked to is not the subject of "targets"
+    ("The Lazarus Group, linked to North Korea, targets the financial sector.",
+     ("North Korea", "TARGETS", "finance")),
+    # the inviting body does not itself propose
+    ("The Council invites the Commission to propose a Cyber Blueprint.",
+     ("Council of the European Union", "LEADS",
+      "Blueprint for coordinated response to large-scale cybersecurity incidents and crises")),
+    # the attributing party did not cause the attack
+    ("The EU attributed the NotPetya attack to Russia.", ("European Union", "CAUSED", "NotPetya")),
+    # negation
+    ("Ireland is a member of the EU but not of NATO.", ("Ireland", "MEMBER_OF", "NATO")),
+    ("Ireland is a member of the EU but not of NATO.",
+     ("European Union", "MEMBER_OF", "NATO")),
+    # "responsible" describes the individuals, not the EU
+    ("The European Union imposed sanctions on the individuals responsible for the NotPetya "
+     "attack.", ("European Union", "CAUSED", "NotPetya")),
     # an agency's work on a sector is no attack on it
     ("ENISA's activities on the health sector include training.",
      ("ENISA", "TARGETS", "healthcare")),
@@ -133,9 +171,21 @@ def test_heldout_wrong_relation_absent(extractor: Extractor, text: str, absent) 
     "Ministers discussed the security of supply chains.",
     "More than 30 countries participated in Locked Shields 2024.",
     "The Commission received a report from ENISA on the threat landscape.",
+    "Switzerland is not a member of NATO.",
+    "Cyber espionage against EU institutions remains a persistent threat.",
 ])
 def test_heldout_noise_gives_no_relation(extractor: Extractor, text: str) -> None:
     assert typed(extractor, text) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "INVITES the Commission and ENISA to work together on the implementation of NIS2.",
+    "ENCOURAGES the Commission to use the Digital Europe Programme.",
+    "WELCOMES the progress made by ENISA.",
+])
+def test_council_operative_verbs_are_not_actors(extractor: Extractor, text: str) -> None:
+    names = {e.name for e in _extract(extractor, text).entities}
+    assert not any(n.split()[0] in {"INVITES", "ENCOURAGES", "WELCOMES"} for n in names), names
 
 
 @pytest.mark.parametrize("text", [

@@ -7,8 +7,60 @@ ontology's whitelist has checked them (`Ontology.check_label` / `check_relation`
 from __future__ import annotations
 
 from graph.ontology import ENTITY_LABEL, Ontology
+from ingest.records import TLP_LEVELS
 
 FULLTEXT_INDEX = "entitySearch"
+
+# --- derived properties ----------------------------------------------------------------------
+# The writer keeps, on every entity and relation, what the reads rank and filter on, so that a
+# read costs the same however many mentions and relations a hub has:
+#   entity.mentionCounts  its mentions, by the TLP marking of the mentioning document
+#   entity.degreeCounts   its relations to entities (each end counts one), by the lowest
+#                         marking among the documents supporting the relation
+#   relation.markings     the marking of each document of relation.documents, in that order
+# Counts are lists with one slot per marking of TLP_LEVELS (lowest first) and a last slot for
+# documents without a known marking, which no clearance reads. A clearance reads a prefix of
+# TLP_LEVELS, so a relation is visible to it exactly when its lowest marking is readable.
+# The writer updates them in the statements that add or withdraw the facts they count, for the
+# touched entities and relations only, in the same transaction.
+MARKING_SLOTS = len(TLP_LEVELS) + 1
+_LEVELS = "[" + ", ".join(f"'{level}'" for level in TLP_LEVELS) + "]"
+_ZEROS = "[" + ", ".join("0" for _ in range(MARKING_SLOTS)) + "]"
+_SLOTS = f"range(0, {MARKING_SLOTS - 1})"
+
+
+def marking_slot(tlp: str | None) -> int:
+    """The slot of a document's marking in an entity's count lists."""
+    return TLP_LEVELS.index(tlp) if tlp in TLP_LEVELS else len(TLP_LEVELS)  # type: ignore[arg-type]
+
+
+def _slot(marking: str) -> str:
+    """Cypher: the slot of a marking (a string expression)."""
+    whens = " ".join(f"WHEN '{level}' THEN {i}" for i, level in enumerate(TLP_LEVELS))
+    return f"CASE {marking} {whens} ELSE {len(TLP_LEVELS)} END"
+
+
+def _lowest_slot(markings: str) -> str:
+    """Cypher: the lowest slot among a list of markings; null for an empty list."""
+    return (f"reduce(lo = null, m IN {markings} | CASE WHEN lo IS NULL OR {_slot('m')} < lo "
+            f"THEN {_slot('m')} ELSE lo END)")
+
+
+def _shift(counts: str, minus: str, plus: str) -> str:
+    """Cypher: a count list with one taken from slot `minus` and one added to slot `plus`
+    (either may be null: nothing moves there)."""
+    return (f"[i IN {_SLOTS} | coalesce({counts}[i], 0) "
+            f"- CASE WHEN i = {minus} THEN 1 ELSE 0 END + CASE WHEN i = {plus} THEN 1 ELSE 0 END]")
+
+
+def _visible_sum(counts: str) -> str:
+    """Cypher: the sum of the count slots of the markings in `$allowed`."""
+    return (f"reduce(s = 0, i IN range(0, {len(TLP_LEVELS) - 1}) | s + CASE WHEN "
+            f"{_LEVELS}[i] IN $allowed THEN coalesce({counts}[i], 0) ELSE 0 END)")
+
+
+def _total(counts: str) -> str:
+    return f"reduce(s = 0, c IN coalesce({counts}, []) | s + c)"
 
 # --- schema ---------------------------------------------------------------------------------
 
@@ -56,23 +108,47 @@ CREATE (d)-[:HAS_PASSAGE]->(p)
 """
 
 
-def merge_entities(label: str, onto: Ontology) -> str:
-    """Entities of one type: created once, then their aliases and facets accumulate."""
-    onto.check_label(label)
+def _entity_rows(label: str, rows: str) -> str:
+    """Entities of one type from the rows `rows`: created once, then their aliases and facets
+    accumulate and their mention counts grow by the document's mentions. Ends with `created`,
+    the keys this statement created."""
     return f"""
-UNWIND $rows AS row
+UNWIND {rows} AS row
 MERGE (e:{label} {{key: row.key}})
 ON CREATE SET e:{ENTITY_LABEL}, e.name = row.name, e.type = row.type, e.aliases = [],
-              e.curated = false, e.method = row.method
-WITH e, row,
+              e.curated = false, e.method = row.method, e.mentionCounts = [],
+              e.degreeCounts = {_ZEROS}
+WITH e, row, e.mentionCounts = [] AS created,
      reduce(acc = coalesce(e.aliases, []), a IN row.aliases |
             CASE WHEN a IN acc OR a = e.name THEN acc ELSE acc + a END) AS aliases
 SET e += row.facets,
     e.aliases = aliases,
     e.searchText = reduce(s = e.name, a IN aliases | s + ' | ' + a),
     e.curated = e.curated OR row.curated,
-    e.wikidata = coalesce(e.wikidata, row.wikidata)
-"""
+    e.wikidata = coalesce(e.wikidata, row.wikidata),
+    e.mentionCounts = [i IN {_SLOTS} | coalesce(e.mentionCounts[i], 0)
+                       + CASE WHEN i = row.slot THEN row.mentions ELSE 0 END]
+WITH created, row WHERE created
+RETURN collect(row.key) AS created"""
+
+
+def merge_entities(label: str, onto: Ontology) -> str:
+    """Entities of one type (`$rows`); returns the keys it created."""
+    onto.check_label(label)
+    return _entity_rows(label, "$rows")
+
+
+def merge_all_entities(onto: Ontology) -> str:
+    """Entities of every type in one statement: `$rows` maps each label to its rows (a label
+    without rows may be absent). One text for every document, so it is planned once."""
+    parts = []
+    for i, label in enumerate(onto.labels):
+        onto.check_label(label)
+        body = _entity_rows(label, f"$rows.{label}").replace(
+            "RETURN collect(row.key) AS created", f"RETURN collect(row.key) AS c{i}")
+        parts.append(f"CALL () {{{body}\n}}")
+    total = " + ".join(f"c{i}" for i in range(len(parts))) or "[]"
+    return "\n".join(parts) + f"\nRETURN {total} AS created\n"
 
 
 CREATE_MENTIONS = f"""
@@ -83,37 +159,145 @@ CREATE (p)-[:MENTIONS {{start: row.start, end: row.end, text: row.text}}]->(e)
 """
 
 
-def merge_relations(rel_type: str, onto: Ontology) -> str:
-    """Relations of one type: one edge per pair, evidence lists grow with each document."""
-    onto.check_relation(rel_type)
+def _relation_rows(rel_type: str, rows: str) -> str:
+    """Relations of one type from the rows `rows`: one edge per pair, evidence, documents and
+    their markings grow with each document; when the edge's lowest marking changes (a new
+    edge, or a document of a lower marking) the two ends' degree counts follow. Ends with
+    `created`, the relations this statement created."""
+    lowest = ("CASE WHEN r.lowestSlot IS NULL OR row.slot < r.lowestSlot "
+              "THEN row.slot ELSE r.lowestSlot END")
     return f"""
-UNWIND $rows AS row
+UNWIND {rows} AS row
 MATCH (a:{ENTITY_LABEL} {{key: row.source}})
 MATCH (b:{ENTITY_LABEL} {{key: row.target}})
 MERGE (a)-[r:{rel_type}]->(b)
-ON CREATE SET r.evidence = [], r.documents = [], r.weight = 0
+ON CREATE SET r.evidence = [], r.documents = [], r.markings = [], r.weight = 0
+WITH a, b, r, row, r.documents = [] AS created
+FOREACH (_ IN CASE WHEN r.lowestSlot IS NULL OR row.slot < r.lowestSlot THEN [1] ELSE [] END |
+  SET a.degreeCounts = {_shift("a.degreeCounts", "r.lowestSlot", lowest)}
+  SET b.degreeCounts = CASE WHEN a = b THEN b.degreeCounts  // a loop counts once
+                       ELSE {_shift("b.degreeCounts", "r.lowestSlot", lowest)} END
+  SET r.lowestSlot = row.slot)
 SET r.evidence = r.evidence + row.evidence,
     r.documents = r.documents + [row.docId],
+    r.markings = r.markings + row.marking,
     r.weight = r.weight + row.weight,
     r.method = row.method
+WITH created, row WHERE created
+RETURN collect(row.source + '|{rel_type}|' + row.target) AS created"""
+
+
+def merge_relations(rel_type: str, onto: Ontology) -> str:
+    """Relations of one type (`$rows`); returns the ids (`source|TYPE|target`) it created."""
+    onto.check_relation(rel_type)
+    return _relation_rows(rel_type, "$rows")
+
+
+def merge_all_relations(onto: Ontology) -> str:
+    """Relations of every type in one statement: `$rows` maps each type to its rows."""
+    parts = []
+    for i, rel in enumerate(onto.relation_types):
+        onto.check_relation(rel)
+        body = _relation_rows(rel, f"$rows.{rel}").rsplit(" AS created", 1)[0] + f" AS c{i}"
+        parts.append(f"CALL () {{{body}\n}}")
+    total = " + ".join(f"c{i}" for i in range(len(parts))) or "[]"
+    return "\n".join(parts) + f"\nRETURN {total} AS created\n"
+
+
+# One round trip before a document goes in: is it already there, and which earlier versions
+# of its path does it replace.
+DOCUMENT_STATE = """
+OPTIONAL MATCH (d:Document {id: $id})
+RETURN d IS NOT NULL AS present,
+       COLLECT { MATCH (o:Document {path: $path}) WHERE o.id <> $id RETURN o.id } AS replaced
+"""
+
+# A document and its passages in one statement.
+WRITE_DOCUMENT = """
+MERGE (d:Document {id: $doc.id})
+SET d += $doc, d.ingestedAt = datetime()
+WITH d
+UNWIND $rows AS row
+CREATE (p:Passage {key: row.key})
+SET p += row
+CREATE (d)-[:HAS_PASSAGE]->(p)
+"""
+
+# The derived properties recomputed from the facts, for entities written before the writer
+# kept them (graph/writer.py runs these from `ensure_schema`, for those entities only) and
+# for checking them (`DERIVED_MISMATCHES`, the tests).
+_DOCUMENT_SLOT = _slot("coalesce(d.tlp, '')")
+_MENTION_COUNTS = (f"[i IN {_SLOTS} | COUNT {{ (e)<-[:MENTIONS]-(:Passage)<-[:HAS_PASSAGE]-"
+                   f"(d:Document) WHERE {_DOCUMENT_SLOT} = i }}]")
+_RELATION_MARKINGS = ("[x IN coalesce(r.documents, []) | coalesce(head(COLLECT { "
+                      "MATCH (d:Document {id: x}) RETURN coalesce(d.tlp, '') }), '')]")
+_DEGREE_COUNTS = (f"[i IN {_SLOTS} | COUNT {{ MATCH (e)-[r]-(:{ENTITY_LABEL}) "
+                  f"WHERE r.lowestSlot = i }}]")
+
+BACKFILL_RELATIONS = f"""
+MATCH (e:{ENTITY_LABEL}) WHERE e.degreeCounts IS NULL
+MATCH (e)-[r]-(:{ENTITY_LABEL})
+WHERE r.markings IS NULL OR r.lowestSlot IS NULL
+WITH DISTINCT r
+SET r.markings = {_RELATION_MARKINGS}
+SET r.lowestSlot = {_lowest_slot("r.markings")}
+"""
+
+BACKFILL_ENTITIES = f"""
+MATCH (e:{ENTITY_LABEL}) WHERE e.degreeCounts IS NULL OR e.mentionCounts IS NULL
+SET e.mentionCounts = {_MENTION_COUNTS}, e.degreeCounts = {_DEGREE_COUNTS}
+"""
+
+DERIVED_MISMATCHES = f"""
+CALL () {{
+  MATCH (e:{ENTITY_LABEL})
+  WITH e, {_MENTION_COUNTS} AS mentions, {_DEGREE_COUNTS} AS degrees
+  WHERE e.mentionCounts <> mentions OR e.degreeCounts <> degrees
+  RETURN collect({{key: e.key, mentionCounts: [e.mentionCounts, mentions],
+                  degreeCounts: [e.degreeCounts, degrees]}}) AS entities
+}}
+CALL () {{
+  MATCH (a:{ENTITY_LABEL})-[r]->(b:{ENTITY_LABEL})
+  WITH a, r, b, {_RELATION_MARKINGS} AS markings
+  WHERE r.markings IS NULL OR r.markings <> markings
+     OR coalesce(r.lowestSlot, -1) <> coalesce({_lowest_slot("markings")}, -1)
+  RETURN collect(a.key + '|' + type(r) + '|' + b.key) AS relations
+}}
+RETURN entities, relations
 """
 
 
 # Withdrawing a document keeps every fact that another document still supports.
 # The relations a document supports start at entities it mentions (extraction only relates
 # entities it found), so they are reached from the document rather than by scanning all.
-WITHDRAW_RELATIONS = """
-MATCH (:Document {id: $docId})-[:HAS_PASSAGE]->(:Passage)-[:MENTIONS]->(e:Entity)
+WITHDRAW_RELATIONS = f"""
+MATCH (:Document {{id: $docId}})-[:HAS_PASSAGE]->(:Passage)-[:MENTIONS]->(e:Entity)
 WITH DISTINCT e
-MATCH (e)-[r]->(:Entity)
+MATCH (e)-[r]->(b:Entity)
 WHERE $docId IN r.documents
-WITH DISTINCT r
-WITH r, [k IN r.evidence WHERE NOT k STARTS WITH $docId + ':'] AS kept
+WITH DISTINCT e, r, b
+WITH e, r, b, [i IN range(0, size(r.documents) - 1) WHERE r.documents[i] <> $docId] AS keep
+WITH e, r, b, keep, [k IN r.evidence WHERE NOT k STARTS WITH $docId + ':'] AS kept,
+     {_lowest_slot("[i IN keep | r.markings[i]]")} AS lowest
+FOREACH (_ IN CASE WHEN lowest IS NULL OR lowest <> r.lowestSlot THEN [1] ELSE [] END |
+  SET e.degreeCounts = {_shift("e.degreeCounts", "r.lowestSlot", "lowest")}
+  SET b.degreeCounts = CASE WHEN e = b THEN b.degreeCounts
+                       ELSE {_shift("b.degreeCounts", "r.lowestSlot", "lowest")} END)
 SET r.evidence = kept,
-    r.documents = [x IN r.documents WHERE x <> $docId],
+    r.markings = [i IN keep | r.markings[i]],
+    r.documents = [i IN keep | r.documents[i]],
+    r.lowestSlot = lowest,
     r.weight = CASE WHEN type(r) = $fallback THEN size(kept) ELSE r.weight END
 WITH r WHERE size(r.documents) = 0
 DELETE r
+"""
+
+# The mentions a withdrawn document made no longer count.
+UNCOUNT_MENTIONS = f"""
+MATCH (d:Document {{id: $docId}})-[:HAS_PASSAGE]->(:Passage)-[:MENTIONS]->(e:{ENTITY_LABEL})
+WITH e, {_slot("coalesce(d.tlp, '')")} AS slot, count(*) AS n
+SET e.mentionCounts = [i IN {_SLOTS} | coalesce(e.mentionCounts[i], 0)
+                       - CASE WHEN i = slot THEN n ELSE 0 END]
 """
 
 DELETE_PASSAGES = """
@@ -129,9 +313,11 @@ DETACH DELETE e
 
 DELETE_DOCUMENT = "MATCH (d:Document {id: $docId}) DETACH DELETE d"
 
+# `seq` orders runs recorded within the same second (`at` has seconds only; element ids of
+# deleted nodes are reused, so they cannot).
 RECORD_RUN = """
 CREATE (r:IngestRun {id: $run.id})
-SET r += $run
+SET r += $run, r.seq = COUNT { MATCH (:IngestRun) }
 WITH r
 UNWIND $documents AS docId
 MATCH (d:Document {id: docId})
@@ -157,13 +343,17 @@ RETURN COUNT { MATCH (:Document) } AS documents,
 
 
 def visible_entity(n: str) -> str:
-    return (f"EXISTS {{ ({n})<-[:MENTIONS]-(:Passage)<-[:HAS_PASSAGE]-(vd:Document) "
-            f"WHERE vd.tlp IN $allowed }}")
+    """An entity is visible when a readable document mentions it (its stored counts)."""
+    return (f"any(i IN range(0, {len(TLP_LEVELS) - 1}) WHERE {_LEVELS}[i] IN $allowed "
+            f"AND coalesce({n}.mentionCounts[i], 0) > 0)")
 
 
 def visible_relation(r: str) -> str:
-    return (f"EXISTS {{ MATCH (vd:Document) WHERE vd.id IN coalesce({r}.documents, []) "
-            f"AND vd.tlp IN $allowed }}")
+    """A relation is visible when a readable document supports it (its stored markings). Its
+    lowest marking answers first without reading the list: a clearance reads a prefix of
+    TLP_LEVELS, so that is the whole answer; the list keeps it exact for any `$allowed`."""
+    return (f"({_LEVELS}[{r}.lowestSlot] IN $allowed "
+            f"OR any(vm IN coalesce({r}.markings, []) WHERE vm IN $allowed))")
 
 
 # The projection every read uses for an entity: its facets, and two importance measures.
@@ -176,26 +366,24 @@ _NODE = (
     "WHERE ad.tlp IN $allowed AND toLower(am.text) = toLower(a) }], "
     "sphere: n.sphere, status: n.status, kind: n.kind, curated: n.curated, "
     "wikidata: n.wikidata, "
-    "mentions: COUNT { (n)<-[:MENTIONS]-(:Passage)<-[:HAS_PASSAGE]-(md:Document) "
-    "WHERE md.tlp IN $allowed }, "
-    f"degree: COUNT {{ MATCH (n)-[dr]-(:{ENTITY_LABEL}) WHERE {visible_relation('dr')} }}}}"
+    f"mentions: {_visible_sum('n.mentionCounts')}, "
+    f"degree: {_visible_sum('n.degreeCounts')}}}"
 )
 
 # A relation's evidence and documents, only the visible ones; the weight of a relation that
 # hidden documents also support is its visible evidence count.
-_VISIBLE_EVIDENCE = ("COLLECT { UNWIND coalesce(r.evidence, []) AS ek "
+_ALL_VISIBLE = "all(am IN coalesce(r.markings, []) WHERE am IN $allowed)"
+_VISIBLE_EVIDENCE = (f"CASE WHEN {_ALL_VISIBLE} THEN coalesce(r.evidence, []) ELSE "
+                     "COLLECT { UNWIND coalesce(r.evidence, []) AS ek "
                      "MATCH (ed:Document)-[:HAS_PASSAGE]->(:Passage {key: ek}) "
-                     "WHERE ed.tlp IN $allowed RETURN ek }")
-_HIDDEN_DOCUMENTS = ("COUNT { UNWIND coalesce(r.documents, []) AS hk "
-                     "MATCH (hd:Document {id: hk}) WHERE NOT coalesce(hd.tlp IN $allowed, false) "
-                     "RETURN hk }")
+                     "WHERE ed.tlp IN $allowed RETURN ek } END")
 _EDGE = (
     "{source: startNode(r).key, target: endNode(r).key, type: type(r), "
-    f"weight: CASE WHEN {_HIDDEN_DOCUMENTS} = 0 THEN r.weight "
+    f"weight: CASE WHEN {_ALL_VISIBLE} THEN r.weight "
     f"ELSE size({_VISIBLE_EVIDENCE}) END, "
     f"evidence: {_VISIBLE_EVIDENCE}, "
-    "documents: COLLECT { UNWIND coalesce(r.documents, []) AS dk "
-    "MATCH (dd:Document {id: dk}) WHERE dd.tlp IN $allowed RETURN dk }}"
+    "documents: [di IN range(0, size(coalesce(r.documents, [])) - 1) "
+    "WHERE r.markings[di] IN $allowed | r.documents[di]]}"
 )
 
 # An edge passes the evidence filters when one of its evidence passages does: in the chosen
@@ -210,12 +398,15 @@ _EVIDENCE_FILTER = """
 }))
 """
 
+# Candidates are ranked and cut on stored properties; only the kept ones are projected.
 SEARCH_ENTITIES = f"""
 CALL db.index.fulltext.queryNodes($index, $query) YIELD node AS n, score
 WHERE {visible_entity("n")}
+WITH n, score, {_visible_sum("n.mentionCounts")} AS mentions
+ORDER BY score DESC, mentions DESC, n.name
+LIMIT $limit
 RETURN {_NODE} AS node, score
 ORDER BY score DESC, node.mentions DESC, node.name
-LIMIT $limit
 """
 
 NODES_BY_KEYS = f"""
@@ -225,18 +416,22 @@ WHERE {visible_entity("n")}
 RETURN {_NODE} AS node
 """
 
+# Neighbours rank by their degree (every relation to an entity, the stored counts' total).
 NEIGHBOURS = f"""
 MATCH (e:{ENTITY_LABEL} {{key: $key}})-[r]-(n:{ENTITY_LABEL})
 WHERE n.key <> $key
   AND ($types IS NULL OR n.type IN $types)
   AND ($relations IS NULL OR type(r) IN $relations)
-  AND {_EVIDENCE_FILTER}
   AND {visible_relation("r")} AND {visible_entity("n")}
-WITH DISTINCT n
-WITH n, COUNT {{ (n)--(:{ENTITY_LABEL}) }} AS degree
-ORDER BY degree DESC, n.name
-WITH collect(n.key) AS keys
-RETURN size(keys) AS total, keys[$skip..$skip + $limit] AS page
+  AND {_EVIDENCE_FILTER}
+WITH collect(DISTINCT n) AS ns
+CALL (ns) {{
+  UNWIND ns AS n
+  WITH n ORDER BY {_total("n.degreeCounts")} DESC, n.name
+  SKIP $skip LIMIT $limit
+  RETURN collect(n.key) AS page
+}}
+RETURN size(ns) AS total, page
 """
 
 EDGES_AMONG = f"""
@@ -487,7 +682,8 @@ RETURN [x IN entities | x.key] AS keys, collect(DISTINCT CASE WHEN r IS NULL THE
 # What the analytics cache is keyed on: it changes whenever an ingest run or a removal does.
 GRAPH_STAMP = """
 OPTIONAL MATCH (run:IngestRun)
-WITH run ORDER BY run.at DESC, toInteger(last(split(elementId(run), ':'))) DESC LIMIT 1
+WITH run ORDER BY run.at DESC, coalesce(run.seq, -1) DESC,
+         toInteger(last(split(elementId(run), ':'))) DESC LIMIT 1
 RETURN run.id AS run,
        COUNT { MATCH (:Document) } AS documents,
        COUNT { MATCH (:Entity) } AS entities,
@@ -563,7 +759,7 @@ RETURN r.id AS id, r.at AS at, r.documents AS documents, r.failed AS failed,
        r.addedEntities AS addedEntities, r.addedRelations AS addedRelations,
        r.retractedEntities AS retractedEntities, r.retractedRelations AS retractedRelations,
        [(r)-[:INGESTED]->(d:Document) | {id: d.id, title: coalesce(d.title, d.path)}] AS ingested
-ORDER BY r.at, toInteger(last(split(elementId(r), ':')))
+ORDER BY r.at, coalesce(r.seq, -1), toInteger(last(split(elementId(r), ':')))
 """
 
 ENTITY_NAMES = f"""

@@ -113,6 +113,7 @@ def passage_rows(ex: Extraction) -> list[dict[str, Any]]:
 def entity_rows(ex: Extraction) -> dict[str, list[dict[str, Any]]]:
     """Rows grouped by label, since a label cannot be a parameter."""
     by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    slot = queries.marking_slot(ex.document.tlp)
     for e in ex.entities:
         by_label[e.type].append(
             {
@@ -124,6 +125,8 @@ def entity_rows(ex: Extraction) -> dict[str, list[dict[str, Any]]]:
                 "curated": e.curated,
                 "method": e.method,
                 "wikidata": e.wikidata,
+                "slot": slot,  # the document's marking and how often it names the entity,
+                "mentions": len(e.mentions),  # for the entity's stored counts
             }
         )
     return by_label
@@ -147,6 +150,8 @@ def mention_rows(ex: Extraction) -> list[dict[str, Any]]:
 def relation_rows(ex: Extraction) -> dict[str, list[dict[str, Any]]]:
     doc_id = ex.document.id
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    slot = queries.marking_slot(ex.document.tlp)
+    marking = ex.document.tlp or ""  # no marking: no clearance reads it
     for r in ex.relations:
         by_type[r.type].append(
             {
@@ -156,6 +161,8 @@ def relation_rows(ex: Extraction) -> dict[str, list[dict[str, Any]]]:
                 "evidence": sorted({passage_key(doc_id, ev.passage) for ev in r.evidence}),
                 "weight": r.weight,
                 "method": r.method,
+                "slot": slot,
+                "marking": marking,
             }
         )
     return by_type
@@ -169,9 +176,15 @@ class GraphWriter:
         self.ontology = ontology
         self.database = database
         self.changes = RunChanges()
+        # one text each for every document, so the server plans them once
+        self._merge_entities = queries.merge_all_entities(ontology)
+        self._merge_relations = queries.merge_all_relations(ontology)
 
     def ensure_schema(self) -> None:
         for statement in queries.schema_statements(self.ontology):
+            self.driver.execute_query(statement, database_=self.database)
+        # entities written before the writer kept their counts get them now (none after that)
+        for statement in (queries.BACKFILL_RELATIONS, queries.BACKFILL_ENTITIES):
             self.driver.execute_query(statement, database_=self.database)
 
     def write(self, extraction: Extraction) -> WriteResult:
@@ -238,9 +251,13 @@ class GraphWriter:
         if not fresh:
             return results
 
-        def run(statement: str, rows: list[dict[str, Any]]) -> None:
+        def run(statement: str, rows: list[dict[str, Any]]) -> set[str]:
+            created: set[str] = set()
             for i in range(0, len(rows), rows_per_statement):
-                tx.run(statement, rows=rows[i:i + rows_per_statement]).consume()
+                record = tx.run(statement, rows=rows[i:i + rows_per_statement]).single()
+                if record is not None:
+                    created.update(record.get("created") or ())
+            return created
 
         entities: dict[str, list[dict[str, Any]]] = defaultdict(list)
         relations: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -249,32 +266,27 @@ class GraphWriter:
                 entities[label].extend(rows)
             for rel_type, rows in relation_rows(ex).items():
                 relations[rel_type].extend(rows)
-        before: tuple[set[str], set[str]] = (set(), set())
-        rel_specs: dict[str, dict[str, str]] = {}
-        if audit:
-            keys = {row["key"] for rows in entities.values() for row in rows}
-            rel_specs = {relation_id(row["source"], t, row["target"]):
-                         {"source": row["source"], "type": t, "target": row["target"]}
-                         for t, rows in relations.items() for row in rows}
-            before = self._present(tx, keys, rel_specs)
+        # the merge statements return what they created: the facts new to the graph
         run(queries.BATCH_MERGE_DOCUMENTS, [document_row(ex.document) for ex in fresh])
         run(queries.BATCH_CREATE_PASSAGES, [row for ex in fresh for row in passage_rows(ex)])
+        new_keys: set[str] = set()
         for label, rows in entities.items():
-            run(queries.merge_entities(label, self.ontology), rows)
+            new_keys |= run(queries.merge_entities(label, self.ontology), rows)
         run(queries.CREATE_MENTIONS, [row for ex in fresh for row in mention_rows(ex)])
+        new_rels: set[str] = set()
         for rel_type, rows in relations.items():
-            run(queries.merge_relations(rel_type, self.ontology), rows)
+            new_rels |= run(queries.merge_relations(rel_type, self.ontology), rows)
         for ex in fresh:
             added_entities: tuple[str, ...] = ()
             added_relations: tuple[str, ...] = ()
             if audit:
-                added_entities = tuple(sorted({e.key for e in ex.entities} - before[0]))
+                added_entities = tuple(sorted({e.key for e in ex.entities} & new_keys))
                 added_relations = tuple(sorted(
                     {relation_id(r.source, r.type, r.target) for r in ex.relations}
-                    - before[1]))
+                    & new_rels))
                 # a fact is new to the graph once: credit it to the first document that brings it
-                before[0].update(added_entities)
-                before[1].update(added_relations)
+                new_keys.difference_update(added_entities)
+                new_rels.difference_update(added_relations)
             results[ex.document.id] = WriteResult(
                 ex.document.id, True, (), len(ex.entities), len(ex.relations),
                 added_entities=added_entities, added_relations=added_relations)
@@ -331,17 +343,24 @@ class GraphWriter:
             return False
         fallback = self.ontology.fallback_relation
         tx.run(queries.WITHDRAW_RELATIONS, docId=doc_id, fallback=fallback).consume()
+        tx.run(queries.UNCOUNT_MENTIONS, docId=doc_id).consume()
         tx.run(queries.DELETE_PASSAGES, docId=doc_id).consume()
         tx.run(queries.DELETE_DOCUMENT, docId=doc_id).consume()
         return True
 
     def _write_tx(self, tx: ManagedTransaction, ex: Extraction) -> WriteResult:
         doc = ex.document
-        if tx.run(queries.DOCUMENT_BY_ID, id=doc.id).single() is not None:
+        state = tx.run(queries.DOCUMENT_STATE, id=doc.id, path=doc.path).single(strict=True)
+        if state["present"]:
             return WriteResult(doc.id, written=False)
-        replaced = tuple(
-            r["id"] for r in tx.run(queries.DOCUMENTS_BY_PATH, path=doc.path, id=doc.id)
-        )
+        replaced = tuple(state["replaced"])
+        if not replaced:  # the merge statements say what is new; nothing can be retracted
+            added_keys, added_rels = self._write_rows(tx, ex)
+            return WriteResult(
+                doc.id, True, (), len(ex.entities), len(ex.relations),
+                added_entities=tuple(sorted(added_keys)),
+                added_relations=tuple(sorted(added_rels)),
+            )
         new_keys = {e.key for e in ex.entities}
         new_rels = {relation_id(r.source, r.type, r.target):
                     {"source": r.source, "type": r.type, "target": r.target}
@@ -350,13 +369,7 @@ class GraphWriter:
         before_keys, before_rels = self._present(tx, new_keys | old_keys, {**old_rels, **new_rels})
         for old in replaced:
             self._remove_tx(tx, old)
-        tx.run(queries.MERGE_DOCUMENT, doc=document_row(doc)).consume()
-        tx.run(queries.CREATE_PASSAGES, docId=doc.id, rows=passage_rows(ex)).consume()
-        for label, rows in entity_rows(ex).items():
-            tx.run(queries.merge_entities(label, self.ontology), rows=rows).consume()
-        tx.run(queries.CREATE_MENTIONS, rows=mention_rows(ex)).consume()
-        for rel_type, rows in relation_rows(ex).items():
-            tx.run(queries.merge_relations(rel_type, self.ontology), rows=rows).consume()
+        self._write_rows(tx, ex)
         after_keys, after_rels = self._present(tx, new_keys | old_keys, {**old_rels, **new_rels})
         return WriteResult(
             doc.id, True, replaced, len(ex.entities), len(ex.relations),
@@ -365,3 +378,18 @@ class GraphWriter:
             retracted_entities=tuple(sorted(before_keys - after_keys)),
             retracted_relations=tuple(sorted(before_rels - after_rels)),
         )
+
+    def _write_rows(self, tx: ManagedTransaction, ex: Extraction) -> tuple[set[str], set[str]]:
+        """A document's rows in four statements (every entity type in one, every relation
+        type in one); returns the entity keys and relation ids they created."""
+        doc = ex.document
+        by_label, by_type = dict(entity_rows(ex)), dict(relation_rows(ex))
+        for label in by_label:  # the statements hold every whitelisted one; refuse the rest
+            self.ontology.check_label(label)
+        for rel_type in by_type:
+            self.ontology.check_relation(rel_type)
+        tx.run(queries.WRITE_DOCUMENT, doc=document_row(doc), rows=passage_rows(ex)).consume()
+        entities = tx.run(self._merge_entities, rows=by_label).single(strict=True)["created"]
+        tx.run(queries.CREATE_MENTIONS, rows=mention_rows(ex)).consume()
+        relations = tx.run(self._merge_relations, rows=by_type).single(strict=True)["created"]
+        return set(entities), set(relations)

@@ -17,6 +17,7 @@ from graph import bench
 from graph.ontology import default_ontology
 from graph.synthetic import SyntheticCorpus, pseudo_word
 from graph.writer import GraphWriter
+from ingest.records import Evidence, Relation
 from tests.conftest import CORPUS, FOUNDING
 
 SCANS = {"NodeByLabelScan", "AllNodesScan", "DirectedAllRelationshipsScan",
@@ -185,3 +186,43 @@ def test_quick_suite_produces_the_contract_json(empty_graph: GraphWriter, neo4j_
     assert 50 < rss["value"] < 8000  # megabytes: a spaCy pipeline, not bytes or gigabytes
     assert any("relationships" in note for note in report.notes)
     assert bench.graph_size(neo4j_driver) == (0, 0)  # the suite leaves the database empty
+
+
+def test_derived_properties_follow_writes_and_removals(empty_graph: GraphWriter,
+                                                       neo4j_driver: Any) -> None:
+    """The counts and markings the writer keeps for the reads (graph/queries.py, derived
+    properties) equal what the facts give, after per-document and bulk writes of documents of
+    every marking (and none), a new version of a document, and removals."""
+    from graph import queries
+
+    corpus = SyntheticCorpus(default_ontology(), seed=13)
+    markings = ["CLEAR", "GREEN", "AMBER", "RED", None]
+    docs = []
+    for i in range(10):
+        ex = corpus.extraction()
+        docs.append(replace(ex, document=replace(ex.document, tlp=markings[i % 5])))
+    # a loop (an entity related to itself) counts once in its degree, as a pattern counts it
+    first = docs[1]
+    mention = first.entities[0].mentions[0]
+    loop = Relation(first.entities[0].key, "RELATED_TO", first.entities[0].key,
+                    (Evidence(mention.passage, mention.start, mention.end),))
+    docs[1] = replace(first, relations=(*first.relations, loop))
+
+    def mismatches() -> tuple[list[str], list[str]]:
+        records, _, _ = neo4j_driver.execute_query(queries.DERIVED_MISMATCHES)
+        return list(records[0]["entities"]), list(records[0]["relations"])
+
+    for ex in docs[:5]:
+        empty_graph.write(ex)
+    empty_graph.write_batch(docs[5:], rows_per_statement=40)
+    assert mismatches() == ([], [])
+    newer = replace(docs[0], document=replace(docs[0].document, id="1" * 64, tlp="RED"))
+    assert empty_graph.write(newer).replaced == (docs[0].document.id,)
+    empty_graph.remove(docs[3].document.id)
+    empty_graph.remove(docs[6].document.id)
+    assert mismatches() == ([], [])
+    # a graph written before the writer kept them gets them from `ensure_schema`
+    neo4j_driver.execute_query("MATCH (e:Entity) REMOVE e.mentionCounts, e.degreeCounts")
+    neo4j_driver.execute_query("MATCH ()-[r]->() REMOVE r.markings, r.lowestSlot")
+    empty_graph.ensure_schema()
+    assert mismatches() == ([], [])

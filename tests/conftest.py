@@ -11,6 +11,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+# Headless Debian Chromium as root, with nothing that reaches for the network on its own.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
 CORPUS = ROOT / "corpus"
 FOUNDING = CORPUS / "karpacz-2024-cyber-ministers-meeting.txt"
 
@@ -68,3 +73,17 @@ def empty_graph(neo4j_driver, ontology):  # noqa: ANN001, ANN201
     writer = GraphWriter(neo4j_driver, ontology)
     writer.ensure_schema()
     return writer
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright; `make test` installs it, so a missing browser
+    fails rather than skips."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browsers` (Debian's chromium)")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

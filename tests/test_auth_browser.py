@@ -9,7 +9,6 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,9 +26,6 @@ from dashboard_fixtures import (
 pytestmark = [pytest.mark.neo4j, pytest.mark.browser]
 __all__ = ["fixture_graph"]
 
-sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +39,6 @@ def served(fixture_graph: Any) -> Iterator[ServedApp]:
                          database_=database)
     with ServedApp(create_test_app(driver, onto, database)) as app:
         yield app
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _session(served: ServedApp, name: str, password: str = TEST_PASSWORD) -> requests.Session:

@@ -20,11 +20,6 @@ from graph.writer import GraphWriter
 from tests.analytics_fixtures import actor, make_extraction
 from tests.test_analytics import BRIDGE_ENTITIES, BRIDGE_RELATIONS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--no-first-run"]
-
-
 # --- pure helpers ----------------------------------------------------------------------------
 
 
@@ -102,16 +97,12 @@ def served(empty_graph: GraphWriter) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(served: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(accept_downloads=True)
-        pg = context.new_page()
-        pg.set_default_timeout(30_000)
-        yield pg
-        browser.close()
+def page(served: str, browser: Any) -> Iterator[Any]:
+    context = browser.new_context(accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    context.close()
 
 
 @pytest.mark.browser

@@ -29,12 +29,7 @@ from dashboard_fixtures import (
 pytestmark = [pytest.mark.neo4j, pytest.mark.browser]
 __all__ = ["fixture_graph"]
 
-sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run",
-        "--disable-sync"]
 SHOTS = Path(__file__).resolve().parent.parent / ".policykg" / "screenshots"
 TIMEOUT = 15_000
 
@@ -48,16 +43,6 @@ def served(fixture_graph: Any) -> Iterator[ServedApp]:
     make_user("reader", "viewer", "RED")
     with ServedApp(create_test_app(driver, onto, database)) as served_app:
         yield served_app
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()

@@ -28,7 +28,6 @@ from graph.ontology import default_ontology
 from graph.server import ServerError, ServerPaths, start, stop
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.browser]
-CHROMIUM = "/usr/bin/chromium"
 HOME = Path(__file__).resolve().parents[1] / ".policykg" / "test-away"
 
 
@@ -47,21 +46,14 @@ def own_server() -> Iterator[tuple[ServerPaths, str, str]]:
     stop(paths, wipe=True)
 
 
-def test_banner_while_neo4j_is_away_and_recovery(own_server: Any) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
+def test_banner_while_neo4j_is_away_and_recovery(own_server: Any, browser: Any) -> None:
     paths, uri, password = own_server
     onto = default_ontology()
     driver = GraphDatabase.driver(uri, auth=("neo4j", password))
     try:
         load_fixture_graph(driver, onto, None)
         make_user("watcher", "viewer", "RED")
-        with ServedApp(create_test_app(driver, onto, None)) as served, \
-                sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM,
-                                        args=["--no-sandbox", "--disable-gpu",
-                                              "--disable-dev-shm-usage"])
+        with ServedApp(create_test_app(driver, onto, None)) as served:
             context = browser.new_context(viewport={"width": 1280, "height": 800})
             assert login(context, served.url, "watcher") == 302
             page = context.new_page()
@@ -87,6 +79,6 @@ def test_banner_while_neo4j_is_away_and_recovery(own_server: Any) -> None:
             page.click("#search .Select-control")
             page.keyboard.type("ENIS", delay=20)
             page.locator("#search .VirtualizedSelectOption", has_text="ENISA").first.wait_for()
-            browser.close()
+            context.close()
     finally:
         driver.close()

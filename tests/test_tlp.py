@@ -174,28 +174,20 @@ def test_documents_only_within_clearance(green: GraphReader, red: GraphReader) -
 
 # --- in the browser --------------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def green_page(graph: Any) -> Iterator[tuple[Any, ServedApp]]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
+def green_page(graph: Any, browser: Any) -> Iterator[tuple[Any, ServedApp]]:
     driver, onto, database = graph
     make_user("greta", "viewer", "GREEN")
-    with ServedApp(create_test_app(driver, onto, database)) as served, \
-            sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu",
-                                          "--disable-dev-shm-usage"])
+    with ServedApp(create_test_app(driver, onto, database)) as served:
         context = browser.new_context(viewport={"width": 1440, "height": 900},
                                       accept_downloads=True)
         assert login(context, served.url, "greta") == 302
         page = context.new_page()
         page.set_default_timeout(20_000)
         yield page, served
-        browser.close()
+        context.close()
 
 
 def _ids(page: Any) -> set[str]:

@@ -529,8 +529,12 @@ MATCH (d:Document) WHERE d.date IS NOT NULL AND d.tlp IN $allowed
 RETURN min(d.date) AS first, max(d.date) AS last
 """
 
-# The subgraph of a lens: every statement returns `keys` (entities) and `edges`.
+# The subgraph of a lens: each body collects `nodes` and `rels`, which are made distinct
+# here (an empty list of relations still yields one row) and returned as `keys` and `edges`.
 _SUBGRAPH_RETURN = f"""
+UNWIND nodes AS n WITH collect(DISTINCT n) AS nodes, rels
+UNWIND CASE WHEN rels = [] THEN [null] ELSE rels END AS r
+WITH nodes, collect(DISTINCT r) AS rels
 WITH [x IN nodes WHERE x IS NOT NULL] AS nodes, [x IN rels WHERE x IS NOT NULL] AS rels
 RETURN [n IN nodes | n.key] AS keys, [r IN rels | {_EDGE}] AS edges
 """
@@ -552,9 +556,6 @@ OPTIONAL MATCH (m)-[r3]-(c2:{actor})
 WHERE coalesce(c2.sphere, $civil) = $civil AND type(r3) <> $fallback
 WITH collect(m) + collect(x) + collect(c) + collect(c2) AS nodes,
      collect(r1) + collect(r2) + collect(r3) AS rels
-UNWIND nodes AS n WITH collect(DISTINCT n) AS nodes, rels
-UNWIND CASE WHEN rels = [] THEN [null] ELSE rels END AS r
-WITH nodes, collect(DISTINCT r) AS rels
 """
     elif lens == "actors":
         actor, threat = label("Actor"), label("Threat")
@@ -567,9 +568,6 @@ WHERE a.status IN $statuses
 OPTIONAL MATCH (a)-[r1]-(t:{threat}) WHERE type(r1) <> $fallback
 OPTIONAL MATCH (a)-[r2:{rel("TARGETS")}|{rel("CAUSED")}]->(v)
 WITH collect(a) + collect(t) + collect(v) AS nodes, collect(r1) + collect(r2) AS rels
-UNWIND nodes AS n WITH collect(DISTINCT n) AS nodes, rels
-UNWIND CASE WHEN rels = [] THEN [null] ELSE rels END AS r
-WITH nodes, collect(DISTINCT r) AS rels
 """
     elif lens == "it-disruptions":
         event, sector = label("Event"), label("Sector")
@@ -584,9 +582,6 @@ OPTIONAL MATCH (ev)-[r3]-(s:{sector})
 OPTIONAL MATCH (cause)-[r4:{rel("TARGETS")}]->(s2:{sector})
 WITH collect(ev) + collect(cause) + collect(resp) + collect(s) + collect(s2) AS nodes,
      collect(r1) + collect(r2) + collect(r3) + collect(r4) AS rels
-UNWIND nodes AS n WITH collect(DISTINCT n) AS nodes, rels
-UNWIND CASE WHEN rels = [] THEN [null] ELSE rels END AS r
-WITH nodes, collect(DISTINCT r) AS rels
 """
     elif lens == "healthcare":
         ini, fund = label("Initiative"), label("FundingInstrument")
@@ -598,9 +593,6 @@ OPTIONAL MATCH (f:{fund})-[r3:{rel("FUNDS")}]->(i)
 OPTIONAL MATCH (i2:{ini})-[r4:{rel("ADDRESSES")}]->(t)
 WITH collect(h) + collect(t) + collect(i) + collect(f) + collect(i2) AS nodes,
      collect(r1) + collect(r2) + collect(r3) + collect(r4) AS rels
-UNWIND nodes AS n WITH collect(DISTINCT n) AS nodes, rels
-UNWIND CASE WHEN rels = [] THEN [null] ELSE rels END AS r
-WITH nodes, collect(DISTINCT r) AS rels
 """
     elif lens == "skills":
         ini, fund = label("Initiative"), label("FundingInstrument")
@@ -611,9 +603,6 @@ OPTIONAL MATCH (f:{fund})-[r2:{rel("FUNDS")}]->(i)
 OPTIONAL MATCH (a)-[r3:{rel("LEADS")}|{rel("PARTICIPATES_IN")}]->(i)
 WITH collect(s) + collect(i) + collect(f) + collect(a) AS nodes,
      collect(r1) + collect(r2) + collect(r3) AS rels
-UNWIND nodes AS n WITH collect(DISTINCT n) AS nodes, rels
-UNWIND CASE WHEN rels = [] THEN [null] ELSE rels END AS r
-WITH nodes, collect(DISTINCT r) AS rels
 """
     else:
         raise ValueError(f"unknown lens {lens!r}")

@@ -503,9 +503,12 @@ ORDER BY m.start, m.end DESC
 # the earliest ingest run that took it in (`IngestRun.at`) recorded it; documents of the
 # same run, or without a record, compare by publication date, then id.
 def _ingest_order(d: str) -> str:
-    runs = f"[(r:IngestRun)-[:INGESTED]->({d}) | toString(r.at)]"
+    runs = f"[(r:IngestRun)-[:INGESTED]->({d}) | datetime(r.at).epochMillis]"
     first = f"reduce(m = null, x IN {runs} | CASE WHEN m IS NULL OR x < m THEN x ELSE m END)"
-    return f"[coalesce(toString({d}.ingestedAt), {first}, ''), coalesce({d}.date, ''), {d}.id]"
+    # epoch milliseconds as 13-digit strings sort like the instants (an ISO string drops a
+    # zero fraction, which would sort it after the same second's other instants)
+    when = f"toString(coalesce({d}.ingestedAt.epochMillis, {first}))"
+    return f"[coalesce({when}, ''), coalesce({d}.date, ''), {d}.id]"
 
 
 NEW_ENTITIES = f"""

@@ -362,6 +362,10 @@ def restore_cmd(ctx: Context, file: Path, force: bool) -> None:
 
 # --- analytics, export, history, templates --------------------------------------------------
 
+TLP_CHOICE = click.Choice(["CLEAR", "GREEN", "AMBER", "RED"])
+CLEARANCE_HELP = ("Only what documents within this TLP clearance support, as a dashboard user "
+                  "of that clearance sees it (default: everything).")
+
 
 @main.command()
 @click.argument("name", type=click.Choice(
@@ -369,20 +373,25 @@ def restore_cmd(ctx: Context, file: Path, force: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.option("--with-cooccurrence", is_flag=True,
               help="Count co-occurrence (RELATED_TO) links as well as stated relations.")
+@click.option("--clearance", type=TLP_CHOICE, help=CLEARANCE_HELP)
 @pass_ctx
-def analyse(ctx: Context, name: str, fmt: str, with_cooccurrence: bool) -> None:
+def analyse(ctx: Context, name: str, fmt: str, with_cooccurrence: bool,
+            clearance: str | None) -> None:
     """Network analytics of the graph: rankings, communities, brokers, duplicates, gaps."""
     from graph.analytics import run_analysis
+    from graph.export import clearance_note
     from graph.ontology import default_ontology
 
     with ctx.driver() as driver:
         table = run_analysis(driver, default_ontology(), name,
                              database=ctx.settings.neo4j_database,
-                             include_fallback=with_cooccurrence)
+                             include_fallback=with_cooccurrence, clearance=clearance)
     columns = table.columns if fmt == "table" else [*table.columns, *table.links]
     click.echo(format_table(columns, [[r.get(c) for c in columns] for r in table.rows], fmt))
     if table.note and fmt == "table":
         click.echo(f"({table.note})", err=True)
+    if clearance is not None:
+        click.echo(f"({clearance_note(clearance)})", err=True)
 
 
 @main.command()
@@ -393,20 +402,31 @@ def analyse(ctx: Context, name: str, fmt: str, with_cooccurrence: bool) -> None:
 @click.option("--relation", "relations", multiple=True,
               help="Keep relations of this type (repeatable).")
 @click.option("--document", help="Keep what this document (id) mentions and supports.")
+@click.option("--clearance", type=TLP_CHOICE, help=CLEARANCE_HELP)
 @pass_ctx
 def export(ctx: Context, fmt: str, output: Path | None, types: tuple[str, ...],
-           relations: tuple[str, ...], document: str | None) -> None:
-    """Export the graph, or a filtered part, as GraphML, CSV or JSON."""
-    from graph.export import ExportFilter, load_export, render, to_csv, to_csv_zip
+           relations: tuple[str, ...], document: str | None, clearance: str | None) -> None:
+    """Export the graph, or a filtered part, as GraphML, CSV or JSON; with --clearance, for
+    an audience of that TLP clearance (recorded in the GraphML, the JSON and the CSV zip)."""
+    from graph.export import (
+        ExportFilter,
+        clearance_note,
+        load_export,
+        render,
+        to_csv,
+        to_csv_zip,
+    )
     from graph.ontology import default_ontology
 
     flt = ExportFilter(tuple(types), tuple(relations), document)
     with ctx.driver() as driver:
         try:
             data = load_export(driver, default_ontology(), flt,
-                               database=ctx.settings.neo4j_database)
+                               database=ctx.settings.neo4j_database, clearance=clearance)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
+    if clearance is not None:
+        click.echo(f"({clearance_note(clearance)})", err=True)
     if output is None:
         click.echo(render(data, fmt), nl=False)  # type: ignore[arg-type]
         return

@@ -22,6 +22,7 @@ from neo4j import READ_ACCESS, Driver
 
 from graph import queries
 from graph.ontology import Ontology
+from graph.reader import EdgeRecord, GraphReader, NodeRecord, edge_id
 
 AnalysisName = Literal["pagerank", "betweenness", "communities", "brokers", "duplicates", "gaps"]
 ANALYSES: tuple[AnalysisName, ...] = (
@@ -72,17 +73,42 @@ def load_snapshot(
     database: str | None = None,
     keys: Collection[str] | None = None,
     include_fallback: bool = False,
+    clearance: str | None = None,
 ) -> nx.MultiDiGraph:
     """The entity graph (or the view made of `keys`) as networkx. Co-occurrence (the fallback
     relation) is left out unless asked for: it links everything named in one sentence and
-    would drown the stated relations the analytics are about."""
+    would drown the stated relations the analytics are about.
+
+    With a `clearance` (a TLP marking) only what documents within it support is kept, and a
+    relation weighs its visible evidence, as `visible_parts` says; None reads everything."""
     relations = None if include_fallback else [
         ontology.check_relation(r.name) for r in ontology.relation_types.values() if not r.fallback
     ]
     key_list = sorted(keys) if keys is not None else None
     nodes = read(driver, queries.SNAPSHOT_NODES, database, keys=key_list)
     edges = read(driver, queries.SNAPSHOT_EDGES, database, keys=key_list, relations=relations)
+    if clearance is not None:
+        reader = GraphReader(driver, ontology, database, clearance=clearance)
+        shown, shown_edges = visible_parts(reader, [n["key"] for n in nodes])
+        nodes = [n for n in nodes if n["key"] in shown]
+        edges = [{**e, "weight": shown_edges[i].weight or 1,
+                  "evidence": len(shown_edges[i].evidence)}
+                 for e in edges
+                 if (i := edge_id(e["source"], e["type"], e["target"])) in shown_edges]
     return build_snapshot(nodes, edges)
+
+
+def visible_parts(reader: GraphReader, keys: Iterable[str]
+                  ) -> tuple[dict[str, NodeRecord], dict[str, EdgeRecord]]:
+    """Of the entities `keys`, those the reader's clearance may see, and the relations among
+    them it may see (by edge id), with only their visible evidence, documents and weight.
+
+    The dashboard's reader answers (`GraphReader.nodes` and `edges_among`, the same statements
+    and the same TLP rule as every page), so the command line's analyses and exports for a
+    clearance show exactly what a user of that clearance would see."""
+    shown = {n.key: n for n in reader.nodes(keys)}
+    among = list(shown)
+    return shown, {e.id: e for e in reader.edges_among(among, touching=among)}
 
 
 def build_snapshot(nodes: Iterable[Mapping[str, Any]],
@@ -377,12 +403,13 @@ def analyse(g: nx.MultiDiGraph, name: str) -> AnalysisTable:
 
 def run_analysis(driver: Driver, ontology: Ontology, name: str, *,
                  database: str | None = None, keys: Collection[str] | None = None,
-                 include_fallback: bool = False) -> AnalysisTable:
-    """Load the snapshot and run one analytic (what `policykg analyse` calls)."""
+                 include_fallback: bool = False, clearance: str | None = None) -> AnalysisTable:
+    """Load the snapshot and run one analytic (what `policykg analyse` calls); with a
+    `clearance`, on what a user of that clearance may see only."""
     if name not in ANALYTICS:
         raise ValueError(f"unknown analysis {name!r}; choose from {', '.join(ANALYSES)}")
     g = load_snapshot(driver, ontology, database=database, keys=keys,
-                      include_fallback=include_fallback)
+                      include_fallback=include_fallback, clearance=clearance)
     return analyse(g, name)
 
 

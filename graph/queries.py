@@ -109,25 +109,26 @@ CREATE (d)-[:HAS_PASSAGE]->(p)
 
 
 def _entity_rows(label: str, rows: str) -> str:
-    """Entities of one type from the rows `rows`: created once, then their aliases and facets
-    accumulate and their mention counts grow by the document's mentions. Ends with `created`,
-    the keys this statement created."""
+    """Entities of one type from the rows `rows` (one row per entity): created once, then
+    their facets accumulate, their mention counts grow by `row.counts` (mentions by marking
+    slot) and new aliases are appended; name, aliases and the full-text `searchText` are only
+    written when an alias is new, so a hub entity named by every document does not rewrite
+    its index entry each time. Ends with `created`, the keys this statement created."""
     return f"""
 UNWIND {rows} AS row
 MERGE (e:{label} {{key: row.key}})
 ON CREATE SET e:{ENTITY_LABEL}, e.name = row.name, e.type = row.type, e.aliases = [],
-              e.curated = false, e.method = row.method, e.mentionCounts = [],
-              e.degreeCounts = {_ZEROS}
+              e.searchText = row.name, e.curated = false, e.method = row.method,
+              e.mentionCounts = [], e.degreeCounts = {_ZEROS}
 WITH e, row, e.mentionCounts = [] AS created,
-     reduce(acc = coalesce(e.aliases, []), a IN row.aliases |
-            CASE WHEN a IN acc OR a = e.name THEN acc ELSE acc + a END) AS aliases
+     [a IN row.aliases WHERE a <> e.name AND NOT a IN coalesce(e.aliases, [])] AS fresh
 SET e += row.facets,
-    e.aliases = aliases,
-    e.searchText = reduce(s = e.name, a IN aliases | s + ' | ' + a),
     e.curated = e.curated OR row.curated,
     e.wikidata = coalesce(e.wikidata, row.wikidata),
-    e.mentionCounts = [i IN {_SLOTS} | coalesce(e.mentionCounts[i], 0)
-                       + CASE WHEN i = row.slot THEN row.mentions ELSE 0 END]
+    e.mentionCounts = [i IN {_SLOTS} | coalesce(e.mentionCounts[i], 0) + row.counts[i]]
+FOREACH (_ IN CASE WHEN size(fresh) > 0 THEN [1] ELSE [] END |
+  SET e.aliases = coalesce(e.aliases, []) + fresh,
+      e.searchText = reduce(s = coalesce(e.searchText, e.name), a IN fresh | s + ' | ' + a))
 WITH created, row WHERE created
 RETURN collect(row.key) AS created"""
 
@@ -179,8 +180,8 @@ FOREACH (_ IN CASE WHEN r.lowestSlot IS NULL OR row.slot < r.lowestSlot THEN [1]
                        ELSE {_shift("b.degreeCounts", "r.lowestSlot", lowest)} END
   SET r.lowestSlot = row.slot)
 SET r.evidence = r.evidence + row.evidence,
-    r.documents = r.documents + [row.docId],
-    r.markings = r.markings + row.marking,
+    r.documents = r.documents + row.documents,
+    r.markings = r.markings + row.markings,
     r.weight = r.weight + row.weight,
     r.method = row.method
 WITH created, row WHERE created

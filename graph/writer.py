@@ -125,8 +125,8 @@ def entity_rows(ex: Extraction) -> dict[str, list[dict[str, Any]]]:
                 "curated": e.curated,
                 "method": e.method,
                 "wikidata": e.wikidata,
-                "slot": slot,  # the document's marking and how often it names the entity,
-                "mentions": len(e.mentions),  # for the entity's stored counts
+                "counts": [len(e.mentions) if i == slot else 0  # its mentions, by marking
+                           for i in range(queries.MARKING_SLOTS)],
             }
         )
     return by_label
@@ -157,15 +157,55 @@ def relation_rows(ex: Extraction) -> dict[str, list[dict[str, Any]]]:
             {
                 "source": r.source,
                 "target": r.target,
-                "docId": doc_id,
+                "documents": [doc_id],
                 "evidence": sorted({passage_key(doc_id, ev.passage) for ev in r.evidence}),
                 "weight": r.weight,
                 "method": r.method,
                 "slot": slot,
-                "marking": marking,
+                "markings": [marking],
             }
         )
     return by_type
+
+
+def pool_entity_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per entity key from the rows of several documents, in first-seen order, as if
+    they were written one document after the other: the first row names and creates the
+    entity, aliases are united, counts summed, facets overlaid, `curated` if any row is."""
+    pooled: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        have = pooled.get(row["key"])
+        if have is None:
+            pooled[row["key"]] = {**row, "aliases": list(dict.fromkeys(row["aliases"])),
+                                  "facets": dict(row["facets"]), "counts": list(row["counts"])}
+            continue
+        have["aliases"] = list(dict.fromkeys([*have["aliases"], *row["aliases"]]))
+        have["facets"].update(row["facets"])
+        have["curated"] = have["curated"] or row["curated"]
+        have["wikidata"] = have["wikidata"] or row["wikidata"]
+        have["counts"] = [a + b for a, b in zip(have["counts"], row["counts"], strict=True)]
+    return list(pooled.values())
+
+
+def pool_relation_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (source, target) pair of one relation type from the rows of several
+    documents, their evidence, documents and markings concatenated in input order, weights
+    summed, the lowest slot kept: what writing them one document after the other leaves."""
+    pooled: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        pair = (row["source"], row["target"])
+        have = pooled.get(pair)
+        if have is None:
+            pooled[pair] = {**row, "evidence": list(row["evidence"]),
+                            "documents": list(row["documents"]), "markings": list(row["markings"])}
+            continue
+        have["evidence"] += row["evidence"]
+        have["documents"] += row["documents"]
+        have["markings"] += row["markings"]
+        have["weight"] += row["weight"]
+        have["slot"] = min(have["slot"], row["slot"])
+        have["method"] = row["method"]
+    return list(pooled.values())
 
 
 class GraphWriter:
@@ -271,11 +311,12 @@ class GraphWriter:
         run(queries.BATCH_CREATE_PASSAGES, [row for ex in fresh for row in passage_rows(ex)])
         new_keys: set[str] = set()
         for label, rows in entities.items():
-            new_keys |= run(queries.merge_entities(label, self.ontology), rows)
+            new_keys |= run(queries.merge_entities(label, self.ontology), pool_entity_rows(rows))
         run(queries.CREATE_MENTIONS, [row for ex in fresh for row in mention_rows(ex)])
         new_rels: set[str] = set()
         for rel_type, rows in relations.items():
-            new_rels |= run(queries.merge_relations(rel_type, self.ontology), rows)
+            new_rels |= run(queries.merge_relations(rel_type, self.ontology),
+                            pool_relation_rows(rows))
         for ex in fresh:
             added_entities: tuple[str, ...] = ()
             added_relations: tuple[str, ...] = ()

@@ -301,6 +301,18 @@ SET e.mentionCounts = [i IN {_SLOTS} | coalesce(e.mentionCounts[i], 0)
                        - CASE WHEN i = slot THEN n ELSE 0 END]
 """
 
+# After a document's passages go, the aliases of the entities it mentioned that no remaining
+# mention uses, and that are not the registry's own forms (`row.keep`), go too: a withdrawn
+# document leaves no name behind in the aliases or the full-text index.
+PRUNE_ALIASES = f"""
+UNWIND $rows AS row
+MATCH (e:{ENTITY_LABEL} {{key: row.key}})
+WITH e, row, [a IN coalesce(e.aliases, []) WHERE a IN row.keep OR EXISTS {{
+       MATCH (e)<-[m:MENTIONS]-(:Passage) WHERE toLower(m.text) = toLower(a) }}] AS kept
+WHERE size(kept) < size(coalesce(e.aliases, []))
+SET e.aliases = kept, e.searchText = reduce(s = e.name, a IN kept | s + ' | ' + a)
+"""
+
 DELETE_PASSAGES = """
 MATCH (:Document {id: $docId})-[:HAS_PASSAGE]->(p:Passage)
 WITH p, [(p)-[:MENTIONS]->(e) | e] AS entities
@@ -359,12 +371,14 @@ def visible_relation(r: str) -> str:
 
 # The projection every read uses for an entity: its facets, and two importance measures.
 # Aliases are those a visible passage uses (an alias seen only in a hidden document stays
-# hidden).
+# hidden); when every mention of the entity is visible, all of them, without a walk.
 _NODE = (
     "{key: n.key, name: n.name, type: n.type, "
-    "aliases: [a IN coalesce(n.aliases, []) WHERE EXISTS { "
+    f"aliases: CASE WHEN {_visible_sum('n.mentionCounts')} = {_total('n.mentionCounts')} "
+    "THEN coalesce(n.aliases, []) "
+    "ELSE [a IN coalesce(n.aliases, []) WHERE EXISTS { "
     "MATCH (n)<-[am:MENTIONS]-(:Passage)<-[:HAS_PASSAGE]-(ad:Document) "
-    "WHERE ad.tlp IN $allowed AND toLower(am.text) = toLower(a) }], "
+    "WHERE ad.tlp IN $allowed AND toLower(am.text) = toLower(a) }] END, "
     "sphere: n.sphere, status: n.status, kind: n.kind, curated: n.curated, "
     "wikidata: n.wikidata, "
     f"mentions: {_visible_sum('n.mentionCounts')}, "
@@ -400,8 +414,14 @@ _EVIDENCE_FILTER = """
 """
 
 # Candidates are ranked and cut on stored properties; only the kept ones are projected.
+# Candidates the full-text index hands over for ranking: the best `SEARCH_CANDIDATES` by
+# Lucene score (whole-word matches are boosted over prefixes), so a three-letter prefix costs
+# the same on a million relationships as on ten thousand.
+SEARCH_CANDIDATES = 500
+
 SEARCH_ENTITIES = f"""
-CALL db.index.fulltext.queryNodes($index, $query) YIELD node AS n, score
+CALL db.index.fulltext.queryNodes($index, $query, {{limit: {SEARCH_CANDIDATES}}})
+YIELD node AS n, score
 WHERE {visible_entity("n")}
 WITH n, score, {_visible_sum("n.mentionCounts")} AS mentions
 ORDER BY score DESC, mentions DESC, n.name

@@ -375,17 +375,25 @@ class GraphWriter:
     def _remove_and_audit_tx(self, tx: ManagedTransaction,
                              doc_id: str) -> tuple[bool, tuple[list[str], list[str]]]:
         keys, rels = self._facts_of(tx, [doc_id])
-        removed = self._remove_tx(tx, doc_id)
+        removed = self._remove_tx(tx, doc_id, keys)
         left_keys, left_rels = self._present(tx, keys, rels)
         return removed, (sorted(keys - left_keys), sorted(set(rels) - left_rels))
 
-    def _remove_tx(self, tx: ManagedTransaction, doc_id: str) -> bool:
+    def _remove_tx(self, tx: ManagedTransaction, doc_id: str,
+                   keys: Iterable[str] | None = None) -> bool:
+        """Withdraw a document; `keys` (the entities it mentions) when the caller has them."""
         if tx.run(queries.DOCUMENT_BY_ID, id=doc_id).single() is None:
             return False
         fallback = self.ontology.fallback_relation
+        if keys is None:
+            keys, _ = self._facts_of(tx, [doc_id])
         tx.run(queries.WITHDRAW_RELATIONS, docId=doc_id, fallback=fallback).consume()
         tx.run(queries.UNCOUNT_MENTIONS, docId=doc_id).consume()
         tx.run(queries.DELETE_PASSAGES, docId=doc_id).consume()
+        registry = self.ontology.by_key()
+        tx.run(queries.PRUNE_ALIASES, rows=[
+            {"key": k, "keep": list(registry[k].surface_forms) if k in registry else []}
+            for k in sorted(keys)]).consume()
         tx.run(queries.DELETE_DOCUMENT, docId=doc_id).consume()
         return True
 
@@ -409,7 +417,7 @@ class GraphWriter:
         old_keys, old_rels = self._facts_of(tx, replaced)
         before_keys, before_rels = self._present(tx, new_keys | old_keys, {**old_rels, **new_rels})
         for old in replaced:
-            self._remove_tx(tx, old)
+            self._remove_tx(tx, old, old_keys)
         self._write_rows(tx, ex)
         after_keys, after_rels = self._present(tx, new_keys | old_keys, {**old_rels, **new_rels})
         return WriteResult(

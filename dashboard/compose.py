@@ -21,6 +21,7 @@ class ComposedView:
     title: str = ""
     notes: list[str] = field(default_factory=list)
     seed: str | None = None
+    seed_node: NodeRecord | None = None  # the seed's record, as read for this view
 
     @property
     def status(self) -> str:
@@ -77,7 +78,7 @@ def compose(ctx: AppContext, state: ViewState) -> ComposedView:
             view.notes.append("entity not found")
             view.state = state.focus()
             return view
-        view.seed, view.title = node.key, node.name
+        view.seed, view.seed_node, view.title = node.key, node, node.name
         view.elements += budget.add([node], [], seeds=[node.key])
         expand(Expansion(node.key))
     elif state.kind == "lens" and state.lens:

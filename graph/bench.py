@@ -9,6 +9,9 @@ judged by a ratio taken in the same run, so a busy or slow machine moves both si
   and then to the chosen scale; search suggestions, the capped neighbourhood expansion and
   shortest paths, p50 and p95 at both sizes; the dashboard's expand (reader call and element
   building) against the Cypher it runs;
+* load: 50 logged-in users (think time 1 s on average) searching, opening, expanding and
+  reading details for two minutes against `policykg serve` (waitress) run in a child process:
+  p95, judged by the share answered without error; p50, throughput and errors in a note;
 * memory: peak RSS of an ingest in a child process, for a corpus and for ten times as many
   documents.
 
@@ -31,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
 BASE_RELATIONSHIPS = 10_000
 DEFAULT_SCALE = 100_000
 EXPAND_LIMIT = 25
+LOAD_THINK = 1.0  # seconds a simulated user pauses before each click, on average
 Progress = Callable[[str], None]
 
 
@@ -219,78 +223,100 @@ def row_count(ex: Extraction) -> int:
             + sum(len(e.mentions) for e in ex.entities) + len(ex.relations))
 
 
-def write_row_by_row(driver: Driver, ontology: Ontology, ex: Extraction,
-                     database: str | None = None) -> None:
-    """The baseline the writer is judged against: the same records and the same MERGE and
-    CREATE statements, but one statement per row (one transaction per document still)."""
-    def work(tx: Any) -> None:
-        doc = ex.document
-        tx.run(queries.MERGE_DOCUMENT, doc=document_row(doc)).consume()
-        for row in passage_rows(ex):
-            tx.run(queries.CREATE_PASSAGES, docId=doc.id, rows=[row]).consume()
-        for label, rows in entity_rows(ex).items():
-            statement = queries.merge_entities(label, ontology)
-            for row in rows:
-                tx.run(statement, rows=[row]).consume()
-        for row in mention_rows(ex):
-            tx.run(queries.CREATE_MENTIONS, rows=[row]).consume()
-        for rel_type, rows in relation_rows(ex).items():
-            statement = queries.merge_relations(rel_type, ontology)
-            for row in rows:
-                tx.run(statement, rows=[row]).consume()
+def _row_statements(ontology: Ontology, ex: Extraction) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The writer's own MERGE and CREATE statements for `ex`, one row each."""
+    doc = ex.document
+    yield queries.MERGE_DOCUMENT, {"doc": document_row(doc)}
+    for row in passage_rows(ex):
+        yield queries.CREATE_PASSAGES, {"docId": doc.id, "rows": [row]}
+    for label, rows in entity_rows(ex).items():
+        statement = queries.merge_entities(label, ontology)
+        for row in rows:
+            yield statement, {"rows": [row]}
+    for row in mention_rows(ex):
+        yield queries.CREATE_MENTIONS, {"rows": [row]}
+    for rel_type, rows in relation_rows(ex).items():
+        statement = queries.merge_relations(rel_type, ontology)
+        for row in rows:
+            yield statement, {"rows": [row]}
 
+
+def write_row_by_row(driver: Driver, ontology: Ontology, ex: Extraction,
+                     database: str | None = None, *, one_transaction: bool = False) -> None:
+    """The baseline the writer is judged against: the same records and the same MERGE and
+    CREATE statements, one statement per row, each its own transaction as `session.run`
+    sends it (the plain loop). `one_transaction` keeps the document's statements in one
+    transaction instead: the stricter reference, which only saves the commits."""
     with driver.session(database=database) as session:
-        session.execute_write(work)
+        if one_transaction:
+            def work(tx: Any) -> None:
+                for statement, params in _row_statements(ontology, ex):
+                    tx.run(statement, **params).consume()
+            session.execute_write(work)
+            return
+        for statement, params in _row_statements(ontology, ex):
+            session.run(statement, **params).consume()
 
 
 def measure_write_path(driver: Driver, ontology: Ontology, *, documents: int = 20,
                        runs: int = 3, database: str | None = None,
-                       progress: Progress | None = None) -> list[Figure]:
+                       progress: Progress | None = None) -> tuple[list[Figure], list[str]]:
     """The writer (per-document transactions of `UNWIND` batches, the ingest path) and its
-    bulk path (`write_batch`) against the same records sent one statement per row.
+    bulk path (`write_batch`) against the same records sent one statement per row, each
+    statement in its own transaction; a note gives both against the stricter reference of one
+    statement per row inside one transaction per document.
 
     The graph is first filled with a few thousand relationships so that the planner's
-    statistics are settled; then each run writes `documents` new corpus-shaped documents
-    of the same synthetic stream by each method in turn, so every write is real work on the
-    same kind of graph, and no method profits from another's caches more than the other.
+    statistics are settled; then each run writes new corpus-shaped documents of the same
+    synthetic stream by each method in turn (a quarter as many for the slow row-by-row
+    methods: rows per second do not depend on it), so every write is real work on the same
+    kind of graph, and no method profits from another's caches more than the other.
     """
     corpus = SyntheticCorpus(ontology, seed=7)
     writer = GraphWriter(driver, ontology, database)
     wipe(driver, database)
     writer.ensure_schema()
     build_synthetic(writer, corpus, 5_000)
+    slow = max(2, documents // 4)
 
-    def batch() -> list[Extraction]:
-        return [corpus.extraction() for _ in range(documents)]
-
-    def timed(fn: Callable[[list[Extraction]], object]) -> tuple[float, int]:
-        exs = batch()
+    def timed(fn: Callable[[list[Extraction]], object], n: int) -> tuple[float, int]:
+        exs = [corpus.extraction() for _ in range(n)]
         started = time.perf_counter()
         fn(exs)
         return time.perf_counter() - started, sum(row_count(ex) for ex in exs)
 
-    methods: dict[str, Callable[[list[Extraction]], object]] = {
-        "write": lambda exs: [writer.write(ex) for ex in exs],
-        "bulk": lambda exs: writer.write_batch(exs),
-        "naive": lambda exs: [write_row_by_row(driver, ontology, ex, database)  # type: ignore[func-returns-value]
-                              for ex in exs],
+    def naive(one_transaction: bool) -> Callable[[list[Extraction]], object]:
+        def write(exs: list[Extraction]) -> None:
+            for ex in exs:
+                write_row_by_row(driver, ontology, ex, database, one_transaction=one_transaction)
+        return write
+
+    methods: dict[str, tuple[Callable[[list[Extraction]], object], int]] = {
+        "write": (lambda exs: [writer.write(ex) for ex in exs], documents),
+        "bulk": (lambda exs: writer.write_batch(exs), documents),
+        "naive": (naive(False), slow),
+        "naive-tx": (naive(True), slow),
     }
     if progress:
-        progress(f"write path: {documents} documents per method and run, {runs} runs")
+        progress(f"write path: {documents} documents per method and run ({slow} row by row), "
+                 f"{runs} runs")
     speeds: dict[str, list[float]] = {name: [] for name in methods}
     for i in range(runs + 1):  # the first round warms up
-        for name, fn in methods.items():
-            seconds, rows = timed(fn)
+        for name, (fn, n) in methods.items():
+            seconds, rows = timed(fn, n)
             if i:
                 speeds[name].append(rows / seconds)
     wipe(driver, database)
-    write, bulk, naive = (statistics.median(speeds[n]) for n in ("write", "bulk", "naive"))
+    write, bulk, naive_rate, naive_tx = (statistics.median(speeds[n]) for n in methods)
+    note = (f"write path: one statement per row {naive_rate:,.0f} rows/s; inside one transaction "
+            f"per document {naive_tx:,.0f} rows/s, against which the writer is "
+            f"{write / naive_tx:.1f}x per document and {bulk / naive_tx:.1f}x in bulk")
     return [
         Figure("writer: UNWIND batches per document vs one statement per row", write,
-               "rows/s", write / naive, 20.0),
+               "rows/s", write / naive_rate, 20.0),
         Figure("writer: bulk write_batch vs one statement per row", bulk, "rows/s",
-               bulk / naive, 20.0),
-    ]
+               bulk / naive_rate, 20.0),
+    ], [note]
 
 
 # --- scale ----------------------------------------------------------------------------------------
@@ -482,17 +508,27 @@ def measure_scale(driver: Driver, ontology: Ontology, *, scale: int = DEFAULT_SC
 
 
 def measure_load(driver: Driver, ontology: Ontology, *, users: int, duration: float,
-                 database: str | None = None, progress: Progress | None = None) -> list[Figure]:
+                 database: str | None = None, env: Mapping[str, str] | None = None,
+                 think: float = LOAD_THINK, progress: Progress | None = None
+                 ) -> tuple[list[Figure], list[str]]:
     """Logged-in users driving search, expand and details through the real dashboard on
-    loopback; judged by its error rate (none allowed), with the p95 latency as its value."""
+    loopback, each thinking `think` seconds on average before each step; judged by its error
+    rate (none allowed), with the p95 latency as its value. The dashboard runs as
+    `policykg serve` does (waitress) in a child process reading the graph with the connection
+    settings of `env` (default: this process's environment) and `database`; `driver` and
+    `ontology` are not used (the child opens its own). The note gives p50, p95, throughput
+    and errors."""
     from dashboard.loadtest import serve_and_load
 
     if progress:
-        progress(f"load: {users} users for {duration:.0f} s")
-    load = serve_and_load(driver, ontology, database, users=users, duration=duration)
+        progress(f"load: {users} users, think time {think:g} s, for {duration:.0f} s")
+    load = serve_and_load(env, database, users=users, duration=duration, think=think)
     answered = 1 - load.errors / max(load.requests, 1)
-    return [Figure(f"dashboard under load, {users} users: p95 (ratio: share answered)",
-                   load.p95_ms, "ms", answered, 1.0)]
+    note = f"load: {load.text()}"
+    if load.error_samples:
+        note += f"; errors: {'; '.join(load.error_samples[:3])}"
+    return [Figure(f"dashboard under load, {users} users, think time {think:g} s: p95 "
+                   "(ratio: share answered)", load.p95_ms, "ms", answered, 1.0)], [note]
 
 
 def _await_indexes(driver: Driver, database: str | None) -> None:
@@ -723,31 +759,28 @@ def run_suite(driver: Driver, ontology: Ontology, options: Options,
     The database is erased, used and left empty."""
     report = Report(machine_description(driver))
 
-    def add(figures: list[Figure]) -> None:
+    def add(measured: list[Figure] | tuple[list[Figure], list[str]]) -> None:
+        figures, notes = measured if isinstance(measured, tuple) else (measured, [])
         report.figures.extend(figures)
+        report.notes.extend(notes)
         if progress:
-            for f in figures:
-                progress(f"  {f.line()}")
+            for line in [*(f.line() for f in figures), *notes]:
+                progress(f"  {line}")
 
     quick = options.quick
     runs = 1 if quick else 3
-    add(measure_write_path(driver, ontology, documents=4 if quick else 20,
-                           runs=runs, database=options.database, progress=progress))
+    add(measure_write_path(driver, ontology, documents=4 if quick else 20, runs=runs,
+                           database=options.database, progress=progress))
     add(measure_ingest(driver, ontology, options.corpus, copies=1 if quick else 3, runs=runs,
                        jobs=options.jobs, database=options.database, model=options.model,
                        progress=progress))
     scale = min(options.scale, 30_000) if quick else options.scale
-    base = 3_000 if quick else BASE_RELATIONSHIPS
-    figures, notes = measure_scale(driver, ontology, scale=scale, base=base,
-                                   rounds=1 if quick else 3, database=options.database,
-                                   progress=progress)
-    add(figures)
-    report.notes += notes
-    if progress:
-        for note in notes:
-            progress(f"  {note}")
-    add(measure_load(driver, ontology, users=5 if quick else 50, duration=5.0 if quick else 120.0,
-                     database=options.database, progress=progress))
+    add(measure_scale(driver, ontology, scale=scale, base=3_000 if quick else BASE_RELATIONSHIPS,
+                      rounds=1 if quick else 3,
+                      database=options.database, progress=progress))
+    add(measure_load(driver, ontology, users=5 if quick else 50,
+                     duration=5.0 if quick else 120.0, database=options.database,
+                     env=options.env, progress=progress))
     add(measure_memory(driver, options.corpus, options.env, factor=3 if quick else 10,
                        database=options.database, progress=progress))
     wipe(driver, options.database)

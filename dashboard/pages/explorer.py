@@ -287,7 +287,7 @@ def register_callbacks(app: Dash, app_ctx: AppContext) -> None:
                 "ids": [e["data"]["id"] for e in view.elements]}
         details: Any = no_update
         if view.seed:
-            node = reader.node(view.seed)
+            node = view.seed_node or reader.node(view.seed)  # compose has just read it
             details = node_details(onto, node, reader.quotes(view.seed)) if node else no_update
         elif state.kind == "empty":
             details = placeholder(HINT)

@@ -139,6 +139,12 @@ def merge_entities(label: str, onto: Ontology) -> str:
     return _entity_rows(label, "$rows")
 
 
+# The two statements every document sends are long (a subquery per type) and take Neo4j a
+# second or two to plan; their plans are unique-index seeks whatever the graph's size, so
+# they keep the first plan instead of being replanned each time the statistics move.
+_KEEP_PLAN = "CYPHER replan=skip\n"
+
+
 def merge_all_entities(onto: Ontology) -> str:
     """Entities of every type in one statement: `$rows` maps each label to its rows (a label
     without rows may be absent). One text for every document, so it is planned once."""
@@ -149,7 +155,7 @@ def merge_all_entities(onto: Ontology) -> str:
             "RETURN collect(row.key) AS created", f"RETURN collect(row.key) AS c{i}")
         parts.append(f"CALL () {{{body}\n}}")
     total = " + ".join(f"c{i}" for i in range(len(parts))) or "[]"
-    return "\n".join(parts) + f"\nRETURN {total} AS created\n"
+    return _KEEP_PLAN + "\n".join(parts) + f"\nRETURN {total} AS created\n"
 
 
 CREATE_MENTIONS = f"""
@@ -202,7 +208,7 @@ def merge_all_relations(onto: Ontology) -> str:
         body = _relation_rows(rel, f"$rows.{rel}").rsplit(" AS created", 1)[0] + f" AS c{i}"
         parts.append(f"CALL () {{{body}\n}}")
     total = " + ".join(f"c{i}" for i in range(len(parts))) or "[]"
-    return "\n".join(parts) + f"\nRETURN {total} AS created\n"
+    return _KEEP_PLAN + "\n".join(parts) + f"\nRETURN {total} AS created\n"
 
 
 # One round trip before a document goes in: is it already there, and which earlier versions

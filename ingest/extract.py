@@ -8,9 +8,14 @@ is the one function that turns annotated `Doc`s into an `Extraction`; it is pure
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import multiprocessing
 import re
-from collections import defaultdict
+import signal
+from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import combinations
 from typing import Any
 
@@ -228,8 +233,15 @@ class Extractor:
 
     def extract_many(self, documents: Iterable[Document], n_process: int = 1,
                      batch_size: int = 8) -> Iterator[Extraction]:
-        """Stream extractions in input order; chunks of every document go through one
-        `nlp.pipe` call (several processes when `n_process > 1`)."""
+        """Stream extractions in input order. With `n_process > 1` whole documents go to a
+        pool of forked processes that return finished `Extraction` records (see
+        `extract_in_processes`); otherwise chunks of every document go through one
+        `nlp.pipe` call here."""
+        if n_process > 1:
+            return extract_in_processes(self, documents, n_process, batch_size=batch_size)
+        return self._pipe(documents, batch_size)
+
+    def _pipe(self, documents: Iterable[Document], batch_size: int) -> Iterator[Extraction]:
         pending: dict[int, Document] = {}
         expected: dict[int, int] = {}
 
@@ -243,8 +255,7 @@ class Extractor:
 
         current: int | None = None
         chunks: list[tuple[int, Doc]] = []
-        for doc, (n, offset) in self.nlp.pipe(feed(), as_tuples=True, n_process=n_process,
-                                              batch_size=batch_size):
+        for doc, (n, offset) in self.nlp.pipe(feed(), as_tuples=True, batch_size=batch_size):
             if current is not None and n != current:
                 yield build_extraction(chunks, pending.pop(current), self.ontology)
                 chunks = []
@@ -252,6 +263,51 @@ class Extractor:
             chunks.append((offset, doc))
         if current is not None:
             yield build_extraction(chunks, pending.pop(current), self.ontology)
+
+
+# The extractor a forked worker inherited from its parent (see `extract_in_processes`).
+_WORKER_EXTRACTOR: Extractor | None = None
+
+
+def _worker_started() -> None:
+    """A worker ends with its parent (Linux): a killed ingest leaves no extraction orphans."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _extract_in_worker(documents: list[Document], batch_size: int) -> list[Extraction]:
+    assert _WORKER_EXTRACTOR is not None, "not a policykg extraction worker"
+    return list(_WORKER_EXTRACTOR._pipe(documents, batch_size))
+
+
+def extract_in_processes(extractor: Extractor, documents: Iterable[Document], n_process: int,
+                         *, batch_size: int = 8, per_task: int = 1) -> Iterator[Extraction]:
+    """Extraction spread over `n_process` forked processes, yielded in input order.
+
+    Workers are forked from this process, so they share its loaded pipeline instead of
+    building one each, and they send back the small `Extraction` records rather than spaCy
+    `Doc`s: the parent only reads documents and hands records on, which keeps it from becoming
+    the bottleneck that deserialising Docs and extracting from them made it with
+    `nlp.pipe(n_process=...)`. At most two tasks per process are out at once, so documents
+    are read lazily and memory stays flat however large the corpus."""
+    global _WORKER_EXTRACTOR
+    _WORKER_EXTRACTOR = extractor  # inherited by the children forked below
+    pending: deque[Future[list[Extraction]]] = deque()
+    with ProcessPoolExecutor(max_workers=n_process,
+                             mp_context=multiprocessing.get_context("fork"),
+                             initializer=_worker_started) as pool:
+        batch: list[Document] = []
+        for document in documents:
+            batch.append(document)
+            if len(batch) >= per_task:
+                pending.append(pool.submit(_extract_in_worker, batch, batch_size))
+                batch = []
+                while len(pending) >= 2 * n_process:
+                    yield from pending.popleft().result()
+        if batch:
+            pending.append(pool.submit(_extract_in_worker, batch, batch_size))
+        while pending:
+            yield from pending.popleft().result()
 
 
 def extraction_to_json(extraction: Extraction) -> dict[str, Any]:

@@ -124,20 +124,21 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
-def median_time(fn: Callable[[], object], runs: int, warmup: int = 1,
-                before: Callable[[], object] | None = None) -> float:
-    """Median wall time of `fn` over `runs` runs after `warmup` untimed ones; `before` runs
-    ahead of each (untimed), e.g. to empty the database."""
-    times: list[float] = []
+def interleaved_times(work: Sequence[tuple[Callable[[], object], Callable[[], object] | None]],
+                      runs: int, warmup: int = 1) -> list[float]:
+    """Median wall time of each `(fn, before)` over `runs` rounds after `warmup` untimed ones,
+    the functions taking turns within each round, so a machine that speeds up or slows down
+    during the measurement moves every side of a ratio alike; `before` runs untimed."""
+    times: list[list[float]] = [[] for _ in work]
     for i in range(warmup + runs):
-        if before is not None:
-            before()
-        started = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - started
-        if i >= warmup:
-            times.append(elapsed)
-    return statistics.median(times)
+        for slot, (fn, before) in enumerate(work):
+            if before is not None:
+                before()
+            started = time.perf_counter()
+            fn()
+            if i >= warmup:
+                times[slot].append(time.perf_counter() - started)
+    return [statistics.median(t) for t in times]
 
 
 def machine_description(driver: Driver | None = None) -> str:
@@ -591,10 +592,12 @@ def measure_ingest(driver: Driver, ontology: Ontology, corpus: Path, *, copies: 
 
         if progress:
             progress(f"ingest: {len(files)} documents, {words:,} words, {runs} runs each")
-        pipe = median_time(lambda: list(nlp.pipe(texts, batch_size=8)), runs)
-        extract = median_time(lambda: list(extractor.extract_many(documents)), runs)
-        one = median_time(lambda: run_ingest(1), runs, before=empty)
-        many = median_time(lambda: run_ingest(jobs), runs, before=empty)
+        pipe, extract, one, many = interleaved_times([
+            (lambda: list(nlp.pipe(texts, batch_size=8)), None),
+            (lambda: list(extractor.extract_many(documents)), None),
+            (lambda: run_ingest(1), empty),
+            (lambda: run_ingest(jobs), empty),
+        ], runs)
         wipe(driver, database)
     return [
         Figure("ingest --jobs 1 vs plain nlp.pipe", words / one, "words/s", pipe / one, 0.7),

@@ -69,7 +69,7 @@ def compose(ctx: AppContext, state: ViewState) -> ComposedView:
         sub = reader.neighbours(exp.node, filters=filters, skip=0, limit=cap,
                                 known=budget.node_keys)
         view.elements += budget.add_subgraph(sub)
-        view.elements += budget.add_more(exp.node, sub.total - len(sub.nodes))
+        view.elements += budget.add_more(exp.node, sub.total - len(sub.nodes), sub.capped)
         return True
 
     if state.kind == "entity" and state.entity:

@@ -66,12 +66,14 @@ def more_id(owner: str) -> str:
     return MORE_PREFIX + owner
 
 
-def more_elements(owner: str, remaining: int) -> list[Element]:
-    """An "and N more" node hanging off `owner`; clicking it fetches the rest."""
+def more_elements(owner: str, remaining: int, capped: bool = False) -> list[Element]:
+    """An "and N more" node hanging off `owner` ("N+" when the count was capped); clicking
+    it fetches the rest."""
     node_id = more_id(owner)
     return [
         {
-            "data": {"id": node_id, "label": f"and {remaining} more", "owner": owner,
+            "data": {"id": node_id, "label": f"and {remaining}{'+' if capped else ''} more",
+                     "owner": owner,
                      "more": remaining, "size": 30},
             "classes": "more",
         },
@@ -156,11 +158,11 @@ class ElementBudget:
     def add_subgraph(self, subgraph: Subgraph, *, seeds: Sequence[str] = ()) -> list[Element]:
         return self.add(subgraph.nodes, subgraph.edges, seeds=seeds)
 
-    def add_more(self, owner: str, remaining: int) -> list[Element]:
+    def add_more(self, owner: str, remaining: int, capped: bool = False) -> list[Element]:
         """The "and N more" pair, if there is room for both."""
         if remaining <= 0 or self.room < 2 or self.has(more_id(owner)):
             return []
-        pair = more_elements(owner, remaining)
+        pair = more_elements(owner, remaining, capped)
         for element in pair:
             self._take(element)
         return pair

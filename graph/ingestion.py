@@ -71,7 +71,7 @@ class _WriterThread:
     """A single background writer: `put` hands it the next extraction, leaving the block
     waits until everything handed over is written. Order is kept; a writer that died on an
     unexpected error re-raises it here instead of leaving the producer blocked. The thread
-    starts with the first extraction, after `nlp.pipe` has forked its worker processes."""
+    starts with the first extraction, after the extraction pool has forked its workers."""
 
     QUEUE = 4
 

@@ -444,6 +444,12 @@ RETURN {_NODE} AS node
 """
 
 # Neighbours rank by their degree (every relation to an entity, the stored counts' total).
+# An expansion ranks at most `NEIGHBOUR_SCAN` neighbours passing the filters: the first the
+# store hands over (for a hub, its latest relations of each type). Below that, the page is the
+# most connected neighbours of all and `total` is exact; above it, `capped` says there are
+# more, and an expansion costs the same on a million relationships as on ten thousand.
+NEIGHBOUR_SCAN = 500
+
 NEIGHBOURS = f"""
 MATCH (e:{ENTITY_LABEL} {{key: $key}})-[r]-(n:{ENTITY_LABEL})
 WHERE n.key <> $key
@@ -451,14 +457,16 @@ WHERE n.key <> $key
   AND ($relations IS NULL OR type(r) IN $relations)
   AND {visible_relation("r")} AND {visible_entity("n")}
   AND {_EVIDENCE_FILTER}
-WITH collect(DISTINCT n) AS ns
+WITH DISTINCT n LIMIT {NEIGHBOUR_SCAN + 1}
+WITH collect(n) AS ns
 CALL (ns) {{
-  UNWIND ns AS n
+  UNWIND ns[..{NEIGHBOUR_SCAN}] AS n
   WITH n ORDER BY {_total("n.degreeCounts")} DESC, n.name
   SKIP $skip LIMIT $limit
   RETURN collect(n.key) AS page
 }}
-RETURN size(ns) AS total, page
+RETURN CASE WHEN size(ns) > {NEIGHBOUR_SCAN} THEN {NEIGHBOUR_SCAN} ELSE size(ns) END AS total,
+       size(ns) > {NEIGHBOUR_SCAN} AS capped, page
 """
 
 EDGES_AMONG = f"""

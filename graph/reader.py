@@ -85,6 +85,7 @@ class Subgraph:
     nodes: tuple[NodeRecord, ...] = ()
     edges: tuple[EdgeRecord, ...] = ()
     total: int = 0
+    capped: bool = False  # more matched than `total` counts (see queries.NEIGHBOUR_SCAN)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -342,14 +343,16 @@ class GraphReader:
     ) -> Subgraph:
         """A page of an entity's neighbours (most connected first) and every relation that
         joins them to the entity, to each other or to the `known` entities already drawn.
-        `total` is the number of neighbours passing the filters."""
+        `total` is the number of neighbours passing the filters, up to `queries.NEIGHBOUR_SCAN`
+        (`capped` when there are more)."""
         params = filters.parameters(self.ontology)
         rows = self._read(queries.NEIGHBOURS, key=key, skip=skip, limit=limit, **params)
         total = int(rows[0]["total"]) if rows else 0
+        capped = bool(rows[0]["capped"]) if rows else False
         page = list(rows[0]["page"]) if rows else []
         nodes = self.nodes(page)
         edges = self.edges_among([key, *known, *page], touching=page, filters=filters)
-        return Subgraph(tuple(nodes), tuple(edges), total)
+        return Subgraph(tuple(nodes), tuple(edges), total, capped)
 
     def edges_among(
         self, keys: Sequence[str], *, touching: Sequence[str], filters: Filters = NO_FILTERS

@@ -219,15 +219,20 @@ RETURN d IS NOT NULL AS present,
        COLLECT { MATCH (o:Document {path: $path}) WHERE o.id <> $id RETURN o.id } AS replaced
 """
 
-# A document and its passages in one statement.
-WRITE_DOCUMENT = """
-MERGE (d:Document {id: $doc.id})
+# A document, its passages and their mentions in one statement (after the entities): each
+# mention is created from the passage just made, without looking the passage up again.
+WRITE_DOCUMENT = f"""
+MERGE (d:Document {{id: $doc.id}})
 SET d += $doc, d.ingestedAt = datetime()
 WITH d
 UNWIND $rows AS row
-CREATE (p:Passage {key: row.key})
-SET p += row
+CREATE (p:Passage {{key: row.passage.key}})
+SET p += row.passage
 CREATE (d)-[:HAS_PASSAGE]->(p)
+WITH p, row
+UNWIND row.mentions AS m
+MATCH (e:{ENTITY_LABEL} {{key: m.entity}})
+CREATE (p)-[:MENTIONS {{start: m.start, end: m.end, text: m.text}}]->(e)
 """
 
 # The derived properties recomputed from the facts, for entities written before the writer

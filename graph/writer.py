@@ -429,16 +429,21 @@ class GraphWriter:
         )
 
     def _write_rows(self, tx: ManagedTransaction, ex: Extraction) -> tuple[set[str], set[str]]:
-        """A document's rows in four statements (every entity type in one, every relation
-        type in one); returns the entity keys and relation ids they created."""
+        """A document's rows in three statements (every entity type in one; the document, its
+        passages and mentions in one; every relation type in one); returns the entity keys and
+        relation ids they created."""
         doc = ex.document
         by_label, by_type = dict(entity_rows(ex)), dict(relation_rows(ex))
         for label in by_label:  # the statements hold every whitelisted one; refuse the rest
             self.ontology.check_label(label)
         for rel_type in by_type:
             self.ontology.check_relation(rel_type)
-        tx.run(queries.WRITE_DOCUMENT, doc=document_row(doc), rows=passage_rows(ex)).consume()
         entities = tx.run(self._merge_entities, rows=by_label).single(strict=True)["created"]
-        tx.run(queries.CREATE_MENTIONS, rows=mention_rows(ex)).consume()
+        mentions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in mention_rows(ex):
+            mentions[row["passage"]].append(row)
+        tx.run(queries.WRITE_DOCUMENT, doc=document_row(doc), rows=[
+            {"passage": row, "mentions": mentions.get(row["key"], [])}
+            for row in passage_rows(ex)]).consume()
         relations = tx.run(self._merge_relations, rows=by_type).single(strict=True)["created"]
         return set(entities), set(relations)

@@ -779,7 +779,7 @@ def run_suite(driver: Driver, ontology: Ontology, options: Options,
                        progress=progress))
     scale = min(options.scale, 30_000) if quick else options.scale
     add(measure_scale(driver, ontology, scale=scale, base=3_000 if quick else BASE_RELATIONSHIPS,
-                      rounds=1 if quick else 3,
+                      rounds=1 if quick else 10,
                       database=options.database, progress=progress))
     add(measure_load(driver, ontology, users=5 if quick else 50,
                      duration=5.0 if quick else 120.0, database=options.database,

@@ -474,18 +474,13 @@ RETURN CASE WHEN size(ns) > {NEIGHBOUR_SCAN} THEN {NEIGHBOUR_SCAN} ELSE size(ns)
        size(ns) > {NEIGHBOUR_SCAN} AS capped, page
 """
 
-# Pair by pair, so each relation is found from the end with fewer relationships: a page of
-# neighbours drawn next to a hub never walks the hub's million relations.
 EDGES_AMONG = f"""
-UNWIND $touching AS t
-MATCH (x:{ENTITY_LABEL} {{key: t}})
-UNWIND $keys AS k
-MATCH (y:{ENTITY_LABEL} {{key: k}})
-MATCH (x)-[r]-(y)
-WHERE ($relations IS NULL OR type(r) IN $relations)
+MATCH (n:{ENTITY_LABEL})-[r]->(m:{ENTITY_LABEL})
+WHERE n.key IN $keys AND m.key IN $keys
+  AND (n.key IN $touching OR m.key IN $touching)
+  AND ($relations IS NULL OR type(r) IN $relations)
   AND {_EVIDENCE_FILTER}
   AND {visible_relation("r")}
-WITH DISTINCT r
 RETURN {_EDGE} AS edge
 ORDER BY edge.source, edge.type, edge.target
 """

@@ -269,7 +269,7 @@ def measure_write_path(driver: Driver, ontology: Ontology, *, documents: int = 2
 
     The graph is first filled with a few thousand relationships so that the planner's
     statistics are settled; then each run writes new corpus-shaped documents of the same
-    synthetic stream by each method in turn (a quarter as many for the slow row-by-row
+    synthetic stream by each method in turn (half as many for the slow row-by-row
     methods: rows per second do not depend on it), so every write is real work on the same
     kind of graph, and no method profits from another's caches more than the other.
     """
@@ -278,7 +278,7 @@ def measure_write_path(driver: Driver, ontology: Ontology, *, documents: int = 2
     wipe(driver, database)
     writer.ensure_schema()
     build_synthetic(writer, corpus, 5_000)
-    slow = max(2, documents // 4)
+    slow = max(2, documents // 2)
 
     def timed(fn: Callable[[list[Extraction]], object], n: int) -> tuple[float, int]:
         exs = [corpus.extraction() for _ in range(n)]
@@ -772,7 +772,7 @@ def run_suite(driver: Driver, ontology: Ontology, options: Options,
 
     quick = options.quick
     runs = 1 if quick else 3
-    add(measure_write_path(driver, ontology, documents=4 if quick else 20, runs=runs,
+    add(measure_write_path(driver, ontology, documents=4 if quick else 20, runs=1 if quick else 5,
                            database=options.database, progress=progress))
     add(measure_ingest(driver, ontology, options.corpus, copies=1 if quick else 3, runs=runs,
                        jobs=options.jobs, database=options.database, model=options.model,

@@ -108,6 +108,12 @@ CREATE (d)-[:HAS_PASSAGE]->(p)
 """
 
 
+# The statements that merge entities and relations plan to unique-index seeks whatever the
+# graph's size, and the per-document ones are long (a subquery per type: a second or two to
+# plan), so they keep their first plan instead of being replanned whenever the statistics move.
+_KEEP_PLAN = "CYPHER replan=skip\n"
+
+
 def _entity_rows(label: str, rows: str) -> str:
     """Entities of one type from the rows `rows` (one row per entity): created once, then
     their facets accumulate, their mention counts grow by `row.counts` (mentions by marking
@@ -136,13 +142,7 @@ RETURN collect(row.key) AS created"""
 def merge_entities(label: str, onto: Ontology) -> str:
     """Entities of one type (`$rows`); returns the keys it created."""
     onto.check_label(label)
-    return _entity_rows(label, "$rows")
-
-
-# The two statements every document sends are long (a subquery per type) and take Neo4j a
-# second or two to plan; their plans are unique-index seeks whatever the graph's size, so
-# they keep the first plan instead of being replanned each time the statistics move.
-_KEEP_PLAN = "CYPHER replan=skip\n"
+    return _KEEP_PLAN + _entity_rows(label, "$rows")
 
 
 def merge_all_entities(onto: Ontology) -> str:
@@ -197,7 +197,7 @@ RETURN collect(row.source + '|{rel_type}|' + row.target) AS created"""
 def merge_relations(rel_type: str, onto: Ontology) -> str:
     """Relations of one type (`$rows`); returns the ids (`source|TYPE|target`) it created."""
     onto.check_relation(rel_type)
-    return _relation_rows(rel_type, "$rows")
+    return _KEEP_PLAN + _relation_rows(rel_type, "$rows")
 
 
 def merge_all_relations(onto: Ontology) -> str:
@@ -449,11 +449,12 @@ RETURN {_NODE} AS node
 """
 
 # Neighbours rank by their degree (every relation to an entity, the stored counts' total).
-# An expansion ranks at most `NEIGHBOUR_SCAN` neighbours passing the filters: the first the
-# store hands over (for a hub, its latest relations of each type). Below that, the page is the
-# most connected neighbours of all and `total` is exact; above it, `capped` says there are
-# more, and an expansion costs the same on a million relationships as on ten thousand.
-NEIGHBOUR_SCAN = 500
+# An expansion ranks at most `NEIGHBOUR_SCAN` neighbours passing the filters, the first the
+# store hands over (for a hub, its latest relations of each type); about as many as the
+# largest hub has at 10,000 relationships. Below that, the page is the most connected
+# neighbours of all and `total` is exact; above it, `capped` says there are more, and an
+# expansion costs the same on a million relationships as on ten thousand.
+NEIGHBOUR_SCAN = 200
 
 NEIGHBOURS = f"""
 MATCH (e:{ENTITY_LABEL} {{key: $key}})-[r]-(n:{ENTITY_LABEL})

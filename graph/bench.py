@@ -418,7 +418,7 @@ def query_latencies(driver: Driver, ontology: Ontology, work: Workload, rounds: 
         "search": latencies([read(queries.SEARCH_ENTITIES, index=queries.FULLTEXT_INDEX,
                                   query=search_query(text), limit=10)
                              for text in work.searches], rounds),
-        "expand": latencies([read(queries.NEIGHBOURS, key=key, skip=0, limit=EXPAND_LIMIT,
+        "expand": latencies([read(queries.neighbours(ontology), key=key, skip=0, limit=EXPAND_LIMIT,
                                   **filters) for key in work.expansions], rounds),
         "path": latencies([read(path_statement, source=a, target=b, limit=20)
                            for a, b in work.pairs], rounds),
@@ -453,7 +453,7 @@ def expand_overhead(driver: Driver, ontology: Ontology, work: Workload, rounds: 
             def run(statement: str, **params: Any) -> list[Any]:
                 return driver.execute_query(statement, params, database_=database,
                                             routing_=RoutingControl.READ).records
-            rows = run(queries.NEIGHBOURS, key=key, skip=0, limit=EXPAND_LIMIT, **filters)
+            rows = run(queries.neighbours(ontology), key=key, skip=0, limit=EXPAND_LIMIT, **filters)
             page = list(rows[0]["page"]) if rows else []
             if page:
                 run(queries.NODES_BY_KEYS, keys=page, allowed=filters["allowed"])

@@ -6,6 +6,8 @@ ontology's whitelist has checked them (`Ontology.check_label` / `check_relation`
 
 from __future__ import annotations
 
+from functools import cache
+
 from graph.ontology import ENTITY_LABEL, Ontology
 from ingest.records import TLP_LEVELS
 
@@ -456,8 +458,8 @@ RETURN {_NODE} AS node
 # expansion costs the same on a million relationships as on ten thousand.
 NEIGHBOUR_SCAN = 200
 
-NEIGHBOURS = f"""
-MATCH (e:{ENTITY_LABEL} {{key: $key}})-[r]-(n:{ENTITY_LABEL})
+_NEIGHBOURS = f"""
+MATCH (e:{ENTITY_LABEL} {{key: $key}})-[r:__RELATIONS__]-(n:{ENTITY_LABEL})
 WHERE n.key <> $key
   AND ($types IS NULL OR n.type IN $types)
   AND ($relations IS NULL OR type(r) IN $relations)
@@ -474,6 +476,15 @@ CALL (ns) {{
 RETURN CASE WHEN size(ns) > {NEIGHBOUR_SCAN} THEN {NEIGHBOUR_SCAN} ELSE size(ns) END AS total,
        size(ns) > {NEIGHBOUR_SCAN} AS capped, page
 """
+
+
+@cache
+def neighbours(onto: Ontology) -> str:
+    """An entity's neighbours, a page at a time (`NEIGHBOUR_SCAN`). The pattern names the
+    ontology's relation types, so a hub's passages (its `MENTIONS`, stored apart from its
+    relations by type) are never walked: the cost does not grow with how often it is named."""
+    return _NEIGHBOURS.replace("__RELATIONS__", "|".join(
+        onto.check_relation(r) for r in onto.relation_types))
 
 EDGES_AMONG = f"""
 MATCH (n:{ENTITY_LABEL})-[r]->(m:{ENTITY_LABEL})

@@ -346,7 +346,8 @@ class GraphReader:
         `total` is the number of neighbours passing the filters, up to `queries.NEIGHBOUR_SCAN`
         (`capped` when there are more)."""
         params = filters.parameters(self.ontology)
-        rows = self._read(queries.NEIGHBOURS, key=key, skip=skip, limit=limit, **params)
+        rows = self._read(queries.neighbours(self.ontology), key=key, skip=skip, limit=limit,
+                          **params)
         total = int(rows[0]["total"]) if rows else 0
         capped = bool(rows[0]["capped"]) if rows else False
         page = list(rows[0]["page"]) if rows else []

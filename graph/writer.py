@@ -379,14 +379,11 @@ class GraphWriter:
         left_keys, left_rels = self._present(tx, keys, rels)
         return removed, (sorted(keys - left_keys), sorted(set(rels) - left_rels))
 
-    def _remove_tx(self, tx: ManagedTransaction, doc_id: str,
-                   keys: Iterable[str] | None = None) -> bool:
-        """Withdraw a document; `keys` (the entities it mentions) when the caller has them."""
+    def _remove_tx(self, tx: ManagedTransaction, doc_id: str, keys: Iterable[str]) -> bool:
+        """Withdraw a document; `keys` are the entities it mentions (`_facts_of`)."""
         if tx.run(queries.DOCUMENT_BY_ID, id=doc_id).single() is None:
             return False
         fallback = self.ontology.fallback_relation
-        if keys is None:
-            keys, _ = self._facts_of(tx, [doc_id])
         tx.run(queries.WITHDRAW_RELATIONS, docId=doc_id, fallback=fallback).consume()
         tx.run(queries.UNCOUNT_MENTIONS, docId=doc_id).consume()
         tx.run(queries.DELETE_PASSAGES, docId=doc_id).consume()

@@ -12,7 +12,6 @@ the project into the workers' environment, e.g. the same image or `pip install .
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -87,29 +86,17 @@ def extract_on_dask(
 
     Documents are read lazily: at most `in_flight` batches (default: two per worker thread)
     are out at once, so memory stays flat however large the corpus."""
+    from ingest.extract import in_input_order
+
     client = _client(address)
     try:
         client.register_plugin(ExtractorPlugin(model), name=PLUGIN_NAME)
         if in_flight is None:
             threads = sum(client.nthreads().values()) or 1
             in_flight = 2 * threads
-        pending: deque[Any] = deque()
-        batch: list[Document] = []
-
-        def submit(docs: list[Document]) -> None:
-            pending.append(client.submit(_extract_batch, docs, model, pure=False))
-
-        for document in documents:
-            batch.append(document)
-            if len(batch) >= batch_size:
-                submit(batch)
-                batch = []
-                while len(pending) >= in_flight:
-                    yield from pending.popleft().result()
-        if batch:
-            submit(batch)
-        while pending:
-            yield from pending.popleft().result()
+        yield from in_input_order(
+            documents, lambda docs: client.submit(_extract_batch, docs, model, pure=False),
+            per_task=batch_size, in_flight=in_flight)
     finally:
         client.close()
 

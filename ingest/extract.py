@@ -14,10 +14,10 @@ import multiprocessing
 import re
 import signal
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from itertools import combinations
-from typing import Any
+from typing import Any, Protocol
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -243,13 +243,11 @@ class Extractor:
 
     def _pipe(self, documents: Iterable[Document], batch_size: int) -> Iterator[Extraction]:
         pending: dict[int, Document] = {}
-        expected: dict[int, int] = {}
 
         def feed() -> Iterator[tuple[str, tuple[int, int]]]:
             for n, document in enumerate(documents):
                 pieces = split_text(document.text, self.chunk_chars)
                 pending[n] = document
-                expected[n] = len(pieces)
                 for offset, piece in pieces:
                     yield piece, (n, offset)
 
@@ -292,22 +290,37 @@ def extract_in_processes(extractor: Extractor, documents: Iterable[Document], n_
     are read lazily and memory stays flat however large the corpus."""
     global _WORKER_EXTRACTOR
     _WORKER_EXTRACTOR = extractor  # inherited by the children forked below
-    pending: deque[Future[list[Extraction]]] = deque()
     with ProcessPoolExecutor(max_workers=n_process,
                              mp_context=multiprocessing.get_context("fork"),
                              initializer=_worker_started) as pool:
-        batch: list[Document] = []
-        for document in documents:
-            batch.append(document)
-            if len(batch) >= per_task:
-                pending.append(pool.submit(_extract_in_worker, batch, batch_size))
-                batch = []
-                while len(pending) >= 2 * n_process:
-                    yield from pending.popleft().result()
-        if batch:
-            pending.append(pool.submit(_extract_in_worker, batch, batch_size))
-        while pending:
-            yield from pending.popleft().result()
+        yield from in_input_order(
+            documents, lambda batch: pool.submit(_extract_in_worker, batch, batch_size),
+            per_task=per_task, in_flight=2 * n_process)
+
+
+class _Pending(Protocol):
+    def result(self) -> list[Extraction]: ...
+
+
+def in_input_order(documents: Iterable[Document],
+                   submit: Callable[[list[Document]], _Pending], *, per_task: int,
+                   in_flight: int) -> Iterator[Extraction]:
+    """Hand `documents` out `per_task` at a time through `submit` (a process pool's or a Dask
+    client's) and yield the records back in input order, with at most `in_flight` tasks out:
+    documents are read lazily, so memory stays flat however large the corpus."""
+    pending: deque[_Pending] = deque()
+    batch: list[Document] = []
+    for document in documents:
+        batch.append(document)
+        if len(batch) >= per_task:
+            pending.append(submit(batch))
+            batch = []
+            while len(pending) >= in_flight:
+                yield from pending.popleft().result()
+    if batch:
+        pending.append(submit(batch))
+    while pending:
+        yield from pending.popleft().result()
 
 
 def extraction_to_json(extraction: Extraction) -> dict[str, Any]:

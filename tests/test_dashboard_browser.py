@@ -93,17 +93,22 @@ def settle(pg: Any) -> None:
 
 
 def click_element(pg: Any, element_id: str) -> None:
-    """Click a node (at its centre) or an edge (at its midpoint) with the real mouse."""
+    """Click a node (at its centre) or an edge (at its midpoint) with the real mouse, once it
+    has stopped moving (a layout after an expansion or an undo animates the nodes)."""
     wait_for_element(pg, element_id)
     settle(pg)
-    point = pg.evaluate(
-        "(id) => { const cy = document.getElementById('graph')._cyreg.cy;"
-        " const e = cy.getElementById(id);"
-        " const p = e.isNode() ? e.renderedPosition() : e.renderedMidpoint();"
-        " const box = cy.container().getBoundingClientRect();"
-        " return [box.left + p.x, box.top + p.y]; }",
-        element_id,
-    )
+    where = ("(id) => { const cy = document.getElementById('graph')._cyreg.cy;"
+             " const e = cy.getElementById(id);"
+             " const p = e.isNode() ? e.renderedPosition() : e.renderedMidpoint();"
+             " const box = cy.container().getBoundingClientRect();"
+             " return [box.left + p.x, box.top + p.y]; }")
+    point = pg.evaluate(where, element_id)
+    for _ in range(20):
+        pg.wait_for_timeout(150)
+        now = pg.evaluate(where, element_id)
+        if now == point:
+            break
+        point = now
     pg.mouse.click(point[0], point[1])
 
 

@@ -37,7 +37,10 @@ from graph.accounts import AccountError, AccountStore, Role, User
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
 LOGIN_CSS = "/assets/login.css"
-PUBLIC_PATHS = frozenset({LOGIN_PATH, LOGIN_CSS})
+# Browsers ask for it on every page; behind the login it bounced to the login page, whose
+# answer could replace the session cookie (and its CSRF token) of a form being filled in.
+FAVICON_PATH = "/favicon.ico"
+PUBLIC_PATHS = frozenset({LOGIN_PATH, LOGIN_CSS, FAVICON_PATH})
 # Answered with 401 rather than a redirect: machine endpoints of Dash.
 _API_PREFIXES = ("/_dash-", "/_reload-hash", "/_alive")
 DB_DOWN = "The graph database is not reachable; retrying…"
@@ -158,7 +161,7 @@ def _login_page(message: str = "", next_: str = "/", name: str = "") -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>policykg: log in</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="{LOGIN_CSS}"></head>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="{LOGIN_CSS}"></head>
 <body class="login-body"><main class="login-card">
 <h1><span class="brand-a">policy</span><span class="brand-b">kg</span></h1>
 <p class="login-tagline">European cyber policy knowledge graph</p>{note}
@@ -276,6 +279,7 @@ class Auth:
         server.after_request(self._headers)
         server.add_url_rule(LOGIN_PATH, "policykg_login", self._login, methods=["GET", "POST"])
         server.add_url_rule(LOGOUT_PATH, "policykg_logout", self._logout, methods=["POST"])
+        server.add_url_rule(FAVICON_PATH, "policykg_favicon", lambda: ("", 204))
         # before_request hooks run in order: ours must come before any Dash adds later.
         funcs = server.before_request_funcs.setdefault(None, [])
         funcs.remove(self._guard)

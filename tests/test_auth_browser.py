@@ -67,6 +67,14 @@ def test_pages_redirect_to_login(served: ServedApp, path: str) -> None:
     assert r.headers["Location"].startswith("/login?next=")
 
 
+def test_favicon_answers_without_a_session_and_sets_no_cookie(served: ServedApp) -> None:
+    # a favicon request that bounced to /login got a fresh session, and its CSRF token,
+    # replacing the one of the login form being filled in (a failed login one run in many)
+    r = requests.get(served.url + "/favicon.ico", allow_redirects=False)
+    assert r.status_code == 204 and "Set-Cookie" not in r.headers
+    assert '<link rel="icon" href="data:,">' in requests.get(served.url + "/login").text
+
+
 @pytest.mark.parametrize("path", ["/_dash-layout", "/_dash-dependencies", "/_reload-hash",
                                   "/_dash-component-suites/dash/dcc/async-dropdown.js"])
 def test_dash_endpoints_refuse_without_login(served: ServedApp, path: str) -> None:

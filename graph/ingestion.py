@@ -1,5 +1,7 @@
-"""An ingest run: stream documents from disk through extraction into the writer, one
-document per transaction, so one bad file is reported and skipped and the rest still land."""
+"""An ingest run: stream documents from disk through extraction into the writer. The
+documents waiting for the writer go in one transaction (group commit: one when extraction is
+the slower side, more when the store is); one bad file is reported and skipped and the rest
+still land."""
 
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ from tqdm import tqdm
 from graph.writer import GraphWriter, WriteResult
 from ingest.loaders import LoadError, iter_paths, load_document
 from ingest.records import Document, Extraction, Tlp
+
+# Documents one write may take (one transaction): also how far extraction may run ahead.
+WRITER_BATCH = 16
 
 
 class Extracts(Protocol):
@@ -69,22 +74,32 @@ def load_all(files: Iterable[Path], default_tlp: Tlp,
 
 class _WriterThread:
     """A single background writer: `put` hands it the next extraction, leaving the block
-    waits until everything handed over is written. Order is kept; a writer that died on an
-    unexpected error re-raises it here instead of leaving the producer blocked. The thread
-    starts with the first extraction, after the extraction pool has forked its workers."""
+    waits until everything handed over is written. Each write takes every extraction waiting
+    (up to `BATCH`), in order; a writer that died on an unexpected error re-raises it here
+    instead of leaving the producer blocked. The thread starts with the first extraction,
+    after the extraction pool has forked its workers."""
 
-    QUEUE = 4
+    BATCH = WRITER_BATCH
 
-    def __init__(self, write: Callable[[Extraction], None]) -> None:
+    def __init__(self, write: Callable[[list[Extraction]], None]) -> None:
         self._write = write
-        self._queue: queue.Queue[Extraction | None] = queue.Queue(maxsize=self.QUEUE)
+        self._queue: queue.Queue[Extraction | None] = queue.Queue(maxsize=self.BATCH)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="policykg-writer", daemon=True)
 
     def _run(self) -> None:
         try:
-            while (item := self._queue.get()) is not None:
-                self._write(item)
+            while True:
+                batch = [self._queue.get()]
+                while batch[-1] is not None and len(batch) < self.BATCH:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                if extractions := [x for x in batch if x is not None]:
+                    self._write(extractions)
+                if batch[-1] is None:
+                    return
         except BaseException as exc:  # noqa: BLE001 - handed to the producer thread
             self._error = exc
 
@@ -151,19 +166,23 @@ def ingest(
     bar = tqdm(total=len(files), unit="doc", disable=not (progress and sys.stderr.isatty()))
     documents = counted(load_all(files, default_tlp, failed))
 
-    def write(extraction: Extraction) -> None:
+    def write(batch: list[Extraction]) -> None:
+        outcomes: list[WriteResult | Exception]
         try:
-            result = writer.write(extraction)
+            outcomes = writer.write_isolated(batch)
         except Exception as exc:  # noqa: BLE001 - one document's failure must not stop the batch
-            failed(f"{extraction.document.path}: could not be written "
-                   f"({type(exc).__name__}: {exc})")
-            return
-        report.results.append(result)
-        if on_document:
-            on_document(result)
+            outcomes = [exc] * len(batch)
+        for extraction, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                failed(f"{extraction.document.path}: could not be written "
+                       f"({type(outcome).__name__}: {outcome})")
+                continue
+            report.results.append(outcome)
+            if on_document:
+                on_document(outcome)
 
-    # One writer thread, fed in extraction order: Neo4j works on one document while this
-    # process extracts the next ones (the queue bounds how far extraction runs ahead).
+    # One writer thread, fed in extraction order: Neo4j works on the documents extracted so
+    # far while this process extracts the next ones.
     with _WriterThread(write) as pending:
         for extraction in extractor.extract_many(documents, n_process=jobs):
             bar.update(1)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +14,8 @@ from neo4j import Driver, ManagedTransaction
 from graph import queries
 from graph.ontology import Ontology
 from ingest.records import Document, Extraction
+
+ROWS_PER_STATEMENT = 10_000  # keeps one statement's parameters and transaction state modest
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +240,8 @@ class GraphWriter:
         return [self.write(ex) for ex in extractions]
 
     def write_batch(self, extractions: Sequence[Extraction], *,
-                    rows_per_statement: int = 10_000, audit: bool = True) -> list[WriteResult]:
+                    rows_per_statement: int = ROWS_PER_STATEMENT,
+                    audit: bool = True) -> list[WriteResult]:
         """Several documents in one transaction, their rows pooled into `UNWIND` statements of
         up to `rows_per_statement` rows: the bulk path (synthetic graphs, large corpora).
 
@@ -248,37 +251,66 @@ class GraphWriter:
         `audit=False` skips the added-facts bookkeeping of `changes`, for builds that record
         no ingest run.
         """
+        done = self._commit_batch(extractions, rows_per_statement, audit)
+        return [r for r in self._one_by_one(extractions, done, isolate=False)
+                if isinstance(r, WriteResult)]
+
+    def write_isolated(self, extractions: Sequence[Extraction]) -> list[WriteResult | Exception]:
+        """Ingest's path: the documents waiting for the writer in one batch transaction (one
+        commit instead of one each), yet a bad document costs only itself. When the batch
+        transaction fails, nothing of it is in the graph and each document is written on its
+        own; a document that still fails has its exception in its place of the result."""
+        try:
+            done = self._commit_batch(extractions, ROWS_PER_STATEMENT, True)
+        except Exception:  # noqa: BLE001 - rolled back whole; each document retried alone
+            done = {}
+        return self._one_by_one(extractions, done, isolate=True)
+
+    def _commit_batch(self, extractions: Sequence[Extraction], rows_per_statement: int,
+                      audit: bool) -> dict[str, WriteResult]:
         with self.driver.session(database=self.database) as session:
-            results = session.execute_write(
+            done = session.execute_write(
                 self._write_batch_tx, list(extractions), rows_per_statement, audit)
         if audit:
-            for r in results.values():
+            for r in done.values():
                 self.changes.add((r.added_entities, r.added_relations), ((), ()))
-        out: list[WriteResult] = []
-        done: set[str] = set()
-        for ex in extractions:  # in input order: the rest goes through `write`, one by one
+        return done
+
+    def _one_by_one(self, extractions: Sequence[Extraction], done: dict[str, WriteResult], *,
+                    isolate: bool) -> list[WriteResult | Exception]:
+        """Results in input order; what the batch left out goes through `write`, one by one."""
+        out: list[WriteResult | Exception] = []
+        seen: set[str] = set()
+        for ex in extractions:
             doc_id = ex.document.id
-            if doc_id in done:
+            if doc_id in seen:
                 out.append(WriteResult(doc_id, written=False))
                 continue
-            out.append(results[doc_id] if doc_id in results else self.write(ex))
-            done.add(doc_id)
+            seen.add(doc_id)
+            if doc_id in done:
+                out.append(done[doc_id])
+                continue
+            try:
+                out.append(self.write(ex))
+            except Exception as exc:
+                if not isolate:
+                    raise
+                out.append(exc)
         return out
 
     def _write_batch_tx(
         self, tx: ManagedTransaction, extractions: list[Extraction], rows_per_statement: int,
         audit: bool,
     ) -> dict[str, WriteResult]:
-        ids = [ex.document.id for ex in extractions]
-        present = set(tx.run(queries.BATCH_DOCUMENTS_PRESENT, ids=ids).single(strict=True)["ids"])
-        others = set(tx.run(
-            queries.BATCH_DOCUMENTS_REPLACING,
-            docs=[{"id": ex.document.id, "path": ex.document.path} for ex in extractions],
-        ).single(strict=True)["ids"])
+        state = tx.run(queries.BATCH_DOCUMENT_STATE, docs=[
+            {"id": ex.document.id, "path": ex.document.path} for ex in extractions
+        ]).single(strict=True)
+        present, others = set(state["present"]), set(state["replacing"])
         results: dict[str, WriteResult] = {
-            i: WriteResult(i, written=False) for i in ids if i in present}
+            ex.document.id: WriteResult(ex.document.id, written=False)
+            for ex in extractions if ex.document.id in present}
         # documents left out here (replacing an earlier version, or repeating an id or a path
-        # of the batch) have no result yet: `write_batch` writes them one by one afterwards
+        # of the batch) have no result yet: `_one_by_one` writes them afterwards
         fresh: list[Extraction] = []
         seen: set[str] = set()
         for ex in extractions:
@@ -290,33 +322,7 @@ class GraphWriter:
             seen.update((doc.id, doc.path))
         if not fresh:
             return results
-
-        def run(statement: str, rows: list[dict[str, Any]]) -> set[str]:
-            created: set[str] = set()
-            for i in range(0, len(rows), rows_per_statement):
-                record = tx.run(statement, rows=rows[i:i + rows_per_statement]).single()
-                if record is not None:
-                    created.update(record.get("created") or ())
-            return created
-
-        entities: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        relations: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for ex in fresh:
-            for label, rows in entity_rows(ex).items():
-                entities[label].extend(rows)
-            for rel_type, rows in relation_rows(ex).items():
-                relations[rel_type].extend(rows)
-        # the merge statements return what they created: the facts new to the graph
-        run(queries.BATCH_MERGE_DOCUMENTS, [document_row(ex.document) for ex in fresh])
-        run(queries.BATCH_CREATE_PASSAGES, [row for ex in fresh for row in passage_rows(ex)])
-        new_keys: set[str] = set()
-        for label, rows in entities.items():
-            new_keys |= run(queries.merge_entities(label, self.ontology), pool_entity_rows(rows))
-        run(queries.CREATE_MENTIONS, [row for ex in fresh for row in mention_rows(ex)])
-        new_rels: set[str] = set()
-        for rel_type, rows in relations.items():
-            new_rels |= run(queries.merge_relations(rel_type, self.ontology),
-                            pool_relation_rows(rows))
+        new_keys, new_rels = self._write_rows(tx, fresh, rows_per_statement)
         for ex in fresh:
             added_entities: tuple[str, ...] = ()
             added_relations: tuple[str, ...] = ()
@@ -401,7 +407,7 @@ class GraphWriter:
             return WriteResult(doc.id, written=False)
         replaced = tuple(state["replaced"])
         if not replaced:  # the merge statements say what is new; nothing can be retracted
-            added_keys, added_rels = self._write_rows(tx, ex)
+            added_keys, added_rels = self._write_rows(tx, [ex])
             return WriteResult(
                 doc.id, True, (), len(ex.entities), len(ex.relations),
                 added_entities=tuple(sorted(added_keys)),
@@ -415,7 +421,7 @@ class GraphWriter:
         before_keys, before_rels = self._present(tx, new_keys | old_keys, {**old_rels, **new_rels})
         for old in replaced:
             self._remove_tx(tx, old, old_keys)
-        self._write_rows(tx, ex)
+        self._write_rows(tx, [ex])
         after_keys, after_rels = self._present(tx, new_keys | old_keys, {**old_rels, **new_rels})
         return WriteResult(
             doc.id, True, replaced, len(ex.entities), len(ex.relations),
@@ -425,22 +431,62 @@ class GraphWriter:
             retracted_relations=tuple(sorted(before_rels - after_rels)),
         )
 
-    def _write_rows(self, tx: ManagedTransaction, ex: Extraction) -> tuple[set[str], set[str]]:
-        """A document's rows in three statements (every entity type in one; the document, its
-        passages and mentions in one; every relation type in one); returns the entity keys and
-        relation ids they created."""
-        doc = ex.document
-        by_label, by_type = dict(entity_rows(ex)), dict(relation_rows(ex))
-        for label in by_label:  # the statements hold every whitelisted one; refuse the rest
-            self.ontology.check_label(label)
-        for rel_type in by_type:
-            self.ontology.check_relation(rel_type)
-        entities = tx.run(self._merge_entities, rows=by_label).single(strict=True)["created"]
-        mentions: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row in mention_rows(ex):
-            mentions[row["passage"]].append(row)
-        tx.run(queries.WRITE_DOCUMENT, doc=document_row(doc), rows=[
-            {"passage": row, "mentions": mentions.get(row["key"], [])}
-            for row in passage_rows(ex)]).consume()
-        relations = tx.run(self._merge_relations, rows=by_type).single(strict=True)["created"]
-        return set(entities), set(relations)
+    def _write_rows(self, tx: ManagedTransaction, extractions: Sequence[Extraction],
+                    rows_per_statement: int = ROWS_PER_STATEMENT) -> tuple[set[str], set[str]]:
+        """The documents' rows, pooled (one row per entity, one per relation): every entity
+        type in one statement; the documents with their passages and mentions in one; every
+        relation type in one; each split when it would exceed `rows_per_statement` rows.
+        Returns the entity keys and relation ids created."""
+        entities: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        relations: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for ex in extractions:
+            for label, rows in entity_rows(ex).items():
+                entities[self.ontology.check_label(label)].extend(rows)
+            for rel_type, rows in relation_rows(ex).items():
+                relations[self.ontology.check_relation(rel_type)].extend(rows)
+        created_keys: set[str] = set()
+        for chunk in _chunks({k: pool_entity_rows(v) for k, v in entities.items()},
+                             rows_per_statement):
+            created_keys.update(
+                tx.run(self._merge_entities, rows=chunk).single(strict=True)["created"])
+        documents = [document_payload(ex) for ex in extractions]
+        for part in _chunks({"docs": documents}, rows_per_statement, size=_payload_rows):
+            tx.run(queries.WRITE_DOCUMENTS, docs=part["docs"]).consume()
+        created_rels: set[str] = set()
+        for chunk in _chunks({k: pool_relation_rows(v) for k, v in relations.items()},
+                             rows_per_statement):
+            created_rels.update(
+                tx.run(self._merge_relations, rows=chunk).single(strict=True)["created"])
+        return created_keys, created_rels
+
+
+def document_payload(ex: Extraction) -> dict[str, Any]:
+    """A document's row for `WRITE_DOCUMENTS`: its properties, its passages, their mentions."""
+    mentions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in mention_rows(ex):
+        mentions[row["passage"]].append(row)
+    return {"doc": document_row(ex.document),
+            "rows": [{"passage": row, "mentions": mentions.get(row["key"], [])}
+                     for row in passage_rows(ex)]}
+
+
+def _payload_rows(payload: dict[str, Any]) -> int:
+    return 1 + sum(1 + len(row["mentions"]) for row in payload["rows"])
+
+
+def _chunks(groups: dict[str, list[Any]], limit: int, *,
+            size: Callable[[Any], int] = lambda _: 1) -> Iterator[dict[str, list[Any]]]:
+    """`groups` split into consecutive parts of at most `limit` rows (`size` counts a row's;
+    a row larger than `limit` goes alone), in order; nothing when every group is empty."""
+    part: dict[str, list[Any]] = defaultdict(list)
+    used = 0
+    for name, rows in groups.items():
+        for row in rows:
+            n = size(row)
+            if used and used + n > limit:
+                yield dict(part)
+                part, used = defaultdict(list), 0
+            part[name].append(row)
+            used += n
+    if used:
+        yield dict(part)

@@ -158,6 +158,27 @@ def test_write_batch_gives_the_graph_of_per_document_writes(empty_graph: GraphWr
     assert not any(r.written for r in again)
 
 
+
+def test_write_isolated_lands_every_good_document_of_a_failed_batch(empty_graph: GraphWriter,
+                                                                   neo4j_driver: Any) -> None:
+    """Ingest's group commit: a document the store refuses makes the batch transaction fail;
+    the others are then written one by one and the bad one's error takes its place."""
+    corpus = SyntheticCorpus(default_ontology(), seed=13)
+    good = [corpus.extraction() for _ in range(3)]
+    for ex in good:
+        empty_graph.write(ex)
+    expected = bench.canonical_dump(neo4j_driver)
+    bench.wipe(neo4j_driver)
+    source = corpus.extraction()
+    bad = replace(source, entities=[replace(source.entities[0], type="Bogus"),
+                                    *source.entities[1:]])
+    outcomes = empty_graph.write_isolated([good[0], bad, good[1], good[2]])
+    assert isinstance(outcomes[1], ValueError) and "Bogus" in str(outcomes[1])
+    assert [isinstance(o, Exception) or o.written for o in outcomes] == [True] * 4
+    assert bench.canonical_dump(neo4j_driver) == expected
+    again = empty_graph.write_isolated(good)
+    assert [o.written for o in again if not isinstance(o, Exception)] == [False] * 3
+
 def test_quick_suite_produces_the_contract_json(empty_graph: GraphWriter, neo4j_driver: Any,
                                                 settings: Any, tmp_path: Any) -> None:
     small = tmp_path / "corpus"

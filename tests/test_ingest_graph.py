@@ -4,6 +4,8 @@ entities and mentions whose offsets point at the right words; a second ingest ch
 from __future__ import annotations
 
 import shutil
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,44 @@ def test_bad_file_is_reported_and_the_rest_ingested(empty_graph, extractor, neo4
     assert len(report.written) == 1
     assert counts(neo4j_driver)["documents"] == 1
 
+
+
+def test_documents_waiting_for_the_writer_share_a_transaction_and_a_bad_one_costs_itself(
+        empty_graph, extractor, neo4j_driver, tmp_path: Path,  # noqa: ANN001
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Documents extracted while the writer is busy (here: a slow first write) go in one
+    batch, in order; one of them the store refuses is reported by its path and the rest of
+    its batch lands."""
+    texts = ["ENISA and CERT-EU counter ransomware.", "Europol tracks DDoS attacks on banks.",
+             "NATO and the EU hold a cyber exercise.", "ENISA publishes a threat landscape.",
+             "CERT-EU advises EU institutions on phishing."]
+    for i, text in enumerate(texts):
+        (tmp_path / f"{i}.txt").write_text(text + "\n", encoding="utf-8")
+    batches: list[list[str]] = []
+    write_isolated = empty_graph.write_isolated
+
+    def slow_first(extractions):  # noqa: ANN001, ANN202
+        batches.append([Path(ex.document.path).name for ex in extractions])
+        if len(batches) == 1:
+            time.sleep(1.0)
+        return write_isolated(extractions)
+
+    class Refusing:
+        """The real extractor, with one record the store will refuse (an unknown type)."""
+
+        def extract_many(self, documents, n_process=1, batch_size=8):  # noqa: ANN001, ANN202
+            for ex in extractor.extract_many(documents, n_process=n_process):
+                if ex.document.path.endswith("3.txt"):
+                    ex = replace(ex, entities=[replace(e, type="Bogus") for e in ex.entities])
+                yield ex
+
+    monkeypatch.setattr(empty_graph, "write_isolated", slow_first)
+    report = ingest([tmp_path], Refusing(), empty_graph)
+    assert max(map(len, batches)) > 1
+    assert [name for batch in batches for name in batch] == [f"{i}.txt" for i in range(5)]
+    assert len(report.errors) == 1 and "3.txt" in report.errors[0] and "Bogus" in report.errors[0]
+    assert len(report.written) == 4
+    assert counts(neo4j_driver)["documents"] == 4
 
 def test_changed_document_replaces_its_facts(empty_graph, extractor, neo4j_driver,  # noqa: ANN001
                                              tmp_path: Path) -> None:

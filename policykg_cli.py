@@ -509,7 +509,7 @@ def bench(ctx: Context, as_json: bool, scale: int, quick: bool, corpus: Path, jo
     when it holds a graph, a scratch local Neo4j is started for the run (and deleted after),
     or, with --wipe, the configured database is used and erased.
     """
-    from graph.bench import BenchError, Options, report_json, run_suite, scratch_server
+    from graph.bench import BenchError, Options, is_local, report_json, run_suite, scratch_server
     from graph.ontology import default_ontology
 
     s = ctx.settings
@@ -523,7 +523,8 @@ def bench(ctx: Context, as_json: bool, scale: int, quick: bool, corpus: Path, jo
     try:
         with scratch_server(s, use_configured=in_place, progress=say) as (driver, env, database):
             options = Options(corpus=corpus, scale=scale, quick=quick, jobs=jobs,
-                              model=s.policykg_spacy_model, database=database, env=env)
+                              model=s.policykg_spacy_model, database=database, env=env,
+                              small_home=s.policykg_home / "bench-small" if is_local(s) else None)
             report = run_suite(driver, default_ontology(), options, progress=say)
     except BenchError as exc:
         raise click.ClickException(str(exc)) from exc

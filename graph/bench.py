@@ -6,10 +6,11 @@ judged by a ratio taken in the same run, so a busy or slow machine moves both si
 * write path: the writer as ingest drives it (the documents waiting for it in one transaction
   of `UNWIND` batches) against the same records sent one statement per row; per-document
   transactions and the stricter row-by-row reference in a note;
-* scale: a synthetic graph (`graph.synthetic`) built through the writer to 10,000 relationships
-  and then to the chosen scale; search suggestions, the capped neighbourhood expansion and
-  shortest paths, p50 and p95 at both sizes; the dashboard's expand (reader call and element
-  building) against the Cypher it runs;
+* scale: a synthetic graph (`graph.synthetic`) of 10,000 relationships in a second local
+  Neo4j and the same stream grown to the chosen scale in the suite's database; search
+  suggestions, the capped neighbourhood expansion and shortest paths, timed on both in turns,
+  p50 and p95 (with no second server, the one graph is measured before and after it grows);
+  the dashboard's expand (reader call and element building) against the Cypher it runs;
 * load: 50 logged-in users (think time 1 s on average) searching, opening, expanding and
   reading details for two minutes against `policykg serve` (waitress) run in a child process:
   p95, judged by the share answered without error; p50, throughput and errors in a note;
@@ -36,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,7 @@ from neo4j.exceptions import DriverError, Neo4jError, TransientError
 
 from graph import queries
 from graph.ontology import Ontology
+from graph.server import ServerError
 from graph.synthetic import SyntheticCorpus
 from graph.writer import (
     GraphWriter,
@@ -412,8 +414,25 @@ def latencies(calls: Iterable[Callable[[], object]], rounds: int) -> list[float]
     return out
 
 
-def query_latencies(driver: Driver, ontology: Ontology, work: Workload, rounds: int,
-                    database: str | None = None) -> dict[str, list[float]]:
+def paired_latencies(pairs: Iterable[tuple[Callable[[], object], Callable[[], object]]],
+                     rounds: int, warmup: int = 1) -> tuple[list[float], list[float]]:
+    """`latencies` of two versions of each call, taken in turns (which goes first alternates
+    by pass), so whatever slows the machine for a while slows both sides alike; the first
+    `warmup` passes are not counted."""
+    pairs = list(pairs)
+    out: tuple[list[float], list[float]] = ([], [])
+    for i in range(warmup + rounds):
+        for pair in pairs:
+            for side in ((0, 1) if i % 2 else (1, 0)):
+                started = time.perf_counter()
+                pair[side]()
+                if i >= warmup:
+                    out[side].append(time.perf_counter() - started)
+    return out
+
+
+def query_calls(driver: Driver, ontology: Ontology, work: Workload,
+                database: str | None = None) -> dict[str, list[Callable[[], object]]]:
     """Search suggestions, the capped expansion and shortest paths, as the reader sends them."""
     from graph.reader import NO_FILTERS, GraphReader, search_query
 
@@ -427,13 +446,11 @@ def query_latencies(driver: Driver, ontology: Ontology, work: Workload, rounds: 
     filters = NO_FILTERS.parameters(ontology)
     path_statement = queries.shortest_paths(ontology, 6, False)
     return {
-        "search": latencies([read(queries.SEARCH_ENTITIES, index=queries.FULLTEXT_INDEX,
-                                  query=search_query(text), limit=10)
-                             for text in work.searches], rounds),
-        "expand": latencies([read(queries.neighbours(ontology), key=key, skip=0, limit=EXPAND_LIMIT,
-                                  **filters) for key in work.expansions], rounds),
-        "path": latencies([read(path_statement, source=a, target=b, limit=20)
-                           for a, b in work.pairs], rounds),
+        "search": [read(queries.SEARCH_ENTITIES, index=queries.FULLTEXT_INDEX,
+                        query=search_query(text), limit=10) for text in work.searches],
+        "expand": [read(queries.neighbours(ontology), key=key, skip=0, limit=EXPAND_LIMIT,
+                        **filters) for key in work.expansions],
+        "path": [read(path_statement, source=a, target=b, limit=20) for a, b in work.pairs],
     }
 
 
@@ -480,19 +497,39 @@ def expand_overhead(driver: Driver, ontology: Ontology, work: Workload, rounds: 
 
 def measure_scale(driver: Driver, ontology: Ontology, *, scale: int = DEFAULT_SCALE,
                   base: int = BASE_RELATIONSHIPS, rounds: int = 3,
-                  database: str | None = None,
+                  database: str | None = None, small: tuple[Driver, str | None] | None = None,
+                  warmup: float = 30.0,
                   progress: Progress | None = None) -> tuple[list[Figure], list[str]]:
-    """Build to `base` relationships, measure, grow the same graph to `scale`, measure again."""
+    """The reads at `base` relationships against the same reads at `scale`.
+
+    With `small` (a second, empty database: driver and name), the `base` graph is built
+    there and the same synthetic stream grown to `scale` here, and each read is timed on both
+    in turns, call by call: the ratio then measures the graph's size, not what the machine did
+    between two measurements minutes apart; both first answer the reads for `warmup`
+    seconds untimed. Without it, the graph here is built to `base`,
+    measured, grown to `scale` and measured again."""
     wipe(driver, database)
     writer = GraphWriter(driver, ontology, database)
     writer.ensure_schema()
     corpus = SyntheticCorpus(ontology, seed=1)
     if progress:
         progress(f"scale: building {base:,} relationships")
-    build_synthetic(writer, corpus, base, progress=progress)
-    _await_indexes(driver, database)
-    work = choose_workload(driver, database=database)
-    small = query_latencies(driver, ontology, work, rounds, database)
+    if small is not None:
+        small_driver, small_database = small
+        wipe(small_driver, small_database)
+        small_writer = GraphWriter(small_driver, ontology, small_database)
+        small_writer.ensure_schema()
+        build_synthetic(small_writer, SyntheticCorpus(ontology, seed=1), base,
+                        progress=progress)
+        _await_indexes(small_driver, small_database)
+        work = choose_workload(small_driver, database=small_database)
+    else:
+        build_synthetic(writer, corpus, base, progress=progress)
+        _await_indexes(driver, database)
+        work = choose_workload(driver, database=database)
+        before = {kind: latencies(calls, rounds)
+                  for kind, calls in query_calls(driver, ontology, work, database).items()}
+    grown_from = 0 if small is not None else base
     if progress:
         progress(f"scale: growing to {scale:,} relationships")
     seconds = build_synthetic(writer, corpus, scale, progress=progress)
@@ -500,19 +537,38 @@ def measure_scale(driver: Driver, ontology: Ontology, *, scale: int = DEFAULT_SC
     nodes, rels = graph_size(driver, database)
     notes = [f"synthetic graph: {rels:,} relationships ({corpus.entity_relationships:,} between "
              f"entities), {nodes:,} nodes, {corpus.documents:,} documents; grown from "
-             f"{base:,} to {scale:,} in {seconds:.0f} s "
-             f"({(rels - base) / max(seconds, 1e-9):,.0f} relationships/s)"]
-    large = query_latencies(driver, ontology, work, rounds, database)
+             f"{grown_from:,} to {scale:,} in {seconds:.0f} s "
+             f"({(rels - grown_from) / max(seconds, 1e-9):,.0f} relationships/s)"]
+    at_scale = query_calls(driver, ontology, work, database)
+    if small is not None:
+        at_base = query_calls(small_driver, ontology, work, small_database)
+        # the second server's JVM has compiled little yet, against one that has just written a
+        # graph: both answer the reads for a while before any is timed
+        warm_until = time.monotonic() + warmup
+        while time.monotonic() < warm_until:
+            for call in (c for calls in (*at_base.values(), *at_scale.values()) for c in calls):
+                call()
+        timed = {kind: paired_latencies(zip(at_base[kind], at_scale[kind], strict=True), rounds)
+                 for kind in at_scale}
+        small_rels = graph_size(small_driver, small_database)[1]
+        notes.append(f"scale: each read timed in turns on a {small_rels:,}-relationship graph in "
+                     "a second local Neo4j and on this one")
+        wipe(small_driver, small_database)
+    else:
+        timed = {kind: (before[kind], latencies(calls, rounds))
+                 for kind, calls in at_scale.items()}
+        notes.append("scale: the reads timed on this database before and after it grew")
     figures: list[Figure] = []
     labels = {"search": "search suggestions", "expand": f"expansion ({EXPAND_LIMIT} neighbours)",
               "path": "shortest path"}
     for kind, label in labels.items():
+        small_times, large_times = timed[kind]
         for q in (50, 95):
-            at_scale = percentile(large[kind], q) * 1000
-            at_base = percentile(small[kind], q) * 1000
+            large_ms = percentile(large_times, q) * 1000
+            small_ms = percentile(small_times, q) * 1000
             figures.append(Figure(
-                f"{label} p{q} at {rels:,} rels (vs {base:,})", at_scale, "ms",
-                at_scale / max(at_base, 1e-6), 2.0, at_least=False))
+                f"{label} p{q} at {rels:,} rels (vs {base:,})", large_ms, "ms",
+                large_ms / max(small_ms, 1e-6), 2.0, at_least=False))
     dash, cypher, with_elements = expand_overhead(driver, ontology, work, rounds, database)
     what = "reader + elements" if with_elements else "reader (no element builders found)"
     figures.append(Figure(f"dashboard expand: {what} vs its Cypher", dash * 1000, "ms",
@@ -702,28 +758,46 @@ def scratch_server(settings: Settings, *, use_configured: bool,
         finally:
             driver.close()
         return
-    import secrets
+    if not is_local(settings):
+        raise BenchError(
+            "the configured database holds a graph and is not on this machine; the benchmark "
+            "erases its database: point NEO4J_URI at a scratch server or pass --wipe")
+    if progress:
+        progress("the configured database holds a graph: starting a scratch Neo4j")
+    with local_server(settings.policykg_home / "bench-scratch") as started:
+        yield started
 
-    from graph.server import ServerError, ServerPaths, bolt_address, start, stop
+
+def is_local(settings: Settings) -> bool:
+    """Whether the configured server is on this machine (so the suite may start others)."""
+    from graph.server import ServerError, bolt_address
 
     try:
         bolt_address(settings.neo4j_uri)
-    except ServerError as exc:
-        raise BenchError(
-            "the configured database holds a graph and is not on this machine; the benchmark "
-            "erases its database: point NEO4J_URI at a scratch server or pass --wipe") from exc
-    paths = ServerPaths(settings.policykg_home / "bench-scratch")
+    except ServerError:
+        return False
+    return True
+
+
+@contextmanager
+def local_server(home: Path, *, heap: str = "2g", pagecache_mb: int = 1024
+                 ) -> Iterator[tuple[Driver, dict[str, str], str]]:
+    """A scratch Neo4j under `home` on a free port, deleted afterwards: its driver, the
+    connection environment for child processes, and the database."""
+    import secrets
+
+    from neo4j import GraphDatabase
+
+    from graph.server import ServerError, ServerPaths, start, stop
+
+    paths = ServerPaths(home)
     stop(paths, wipe=True)
     password = secrets.token_urlsafe(18)
     uri = f"bolt://127.0.0.1:{_free_port()}"
-    if progress:
-        progress(f"the configured database holds a graph: starting a scratch Neo4j on {uri}")
-    from neo4j import GraphDatabase
-
     driver = GraphDatabase.driver(uri, auth=("neo4j", password))
     try:
         try:
-            start(paths, uri, password)
+            start(paths, uri, password, heap=heap, pagecache_mb=pagecache_mb)
         except (ServerError, Neo4jError) as exc:
             # A fresh server answers Bolt a moment before its password is set; probing then
             # can trip its authentication rate limit. Wait it out rather than give up.
@@ -766,6 +840,9 @@ class Options:
     model: str | None = None
     database: str | None = None
     env: dict[str, str] = field(default_factory=dict)  # connection settings for the child
+    # where a second local Neo4j may hold the small graph of the scale figures (None: the
+    # small graph is measured on the one database, before it grows)
+    small_home: Path | None = None
 
 
 def run_suite(driver: Driver, ontology: Ontology, options: Options,
@@ -790,9 +867,23 @@ def run_suite(driver: Driver, ontology: Ontology, options: Options,
                        jobs=options.jobs, database=options.database, model=options.model,
                        progress=progress))
     scale = min(options.scale, 30_000) if quick else options.scale
-    add(measure_scale(driver, ontology, scale=scale, base=3_000 if quick else BASE_RELATIONSHIPS,
-                      rounds=1 if quick else 10,
-                      database=options.database, progress=progress))
+    with ExitStack() as stack:
+        small = None
+        if options.small_home is not None:
+            if progress:
+                progress("scale: starting a second local Neo4j for the small graph")
+            try:
+                small_driver, _, small_database = stack.enter_context(
+                    local_server(options.small_home))  # configured as the suite's own
+                small = (small_driver, small_database)
+            except (BenchError, ServerError) as exc:
+                if progress:
+                    progress(f"scale: no second Neo4j ({exc}); the small graph is measured "
+                             "here before it grows")
+        add(measure_scale(driver, ontology, scale=scale,
+                          base=3_000 if quick else BASE_RELATIONSHIPS, rounds=1 if quick else 10,
+                          database=options.database, small=small, warmup=1.0 if quick else 30.0,
+                          progress=progress))
     add(measure_load(driver, ontology, users=5 if quick else 50,
                      duration=5.0 if quick else 120.0, database=options.database,
                      env=options.env, progress=progress))

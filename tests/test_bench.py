@@ -15,6 +15,7 @@ import pytest
 
 from graph import bench
 from graph.ontology import default_ontology
+from graph.server import ServerPaths
 from graph.synthetic import SyntheticCorpus, pseudo_word
 from graph.writer import GraphWriter
 from ingest.records import Evidence, Relation
@@ -189,7 +190,8 @@ def test_quick_suite_produces_the_contract_json(empty_graph: GraphWriter, neo4j_
            "NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
            "NEO4J_DATABASE": settings.neo4j_database}
     options = bench.Options(corpus=small, scale=12_000, quick=True, jobs=2,
-                            database=settings.neo4j_database, env=env)
+                            database=settings.neo4j_database, env=env,
+                            small_home=tmp_path / "small-graph")
     report = bench.run_suite(neo4j_driver, default_ontology(), options)
     data = json.loads(bench.report_json(report))
     assert set(data) == {"machine", "figures"}
@@ -206,7 +208,22 @@ def test_quick_suite_produces_the_contract_json(empty_graph: GraphWriter, neo4j_
     rss = next(f for f in data["figures"] if f["name"].startswith("peak RSS"))
     assert 50 < rss["value"] < 8000  # megabytes: a spaCy pipeline, not bytes or gigabytes
     assert any("relationships" in note for note in report.notes)
+    # the small graph lived in a second Neo4j, each read timed there and here in turns
+    assert any("timed in turns" in note for note in report.notes)
+    assert not ServerPaths(tmp_path / "small-graph").data.exists()  # stopped and deleted
     assert bench.graph_size(neo4j_driver) == (0, 0)  # the suite leaves the database empty
+
+
+def test_scale_figures_on_one_database(empty_graph: GraphWriter, neo4j_driver: Any) -> None:
+    """Without a second server (a remote database) the small graph is measured first."""
+    figures, notes = bench.measure_scale(neo4j_driver, default_ontology(), scale=4_000,
+                                         base=1_500, rounds=1)
+    assert [f.name.split(" at ")[0] for f in figures[:6]] == [
+        "search suggestions p50", "search suggestions p95", "expansion (25 neighbours) p50",
+        "expansion (25 neighbours) p95", "shortest path p50", "shortest path p95"]
+    assert all(f.value > 0 and f.ratio > 0 for f in figures)
+    assert any("before and after it grew" in n for n in notes)
+    assert 4_000 <= bench.graph_size(neo4j_driver)[1] < 6_000
 
 
 def test_derived_properties_follow_writes_and_removals(empty_graph: GraphWriter,

@@ -860,7 +860,7 @@ def run_suite(driver: Driver, ontology: Ontology, options: Options,
                 progress(f"  {line}")
 
     quick = options.quick
-    runs = 1 if quick else 3
+    runs = 1 if quick else 5
     add(measure_write_path(driver, ontology, documents=4 if quick else 20, runs=1 if quick else 5,
                            database=options.database, progress=progress))
     add(measure_ingest(driver, ontology, options.corpus, copies=1 if quick else 3, runs=runs,

@@ -94,8 +94,6 @@ def schema_statements(onto: Ontology) -> list[str]:
 
 DOCUMENT_BY_ID = "MATCH (d:Document {id: $id}) RETURN d.id AS id"
 
-DOCUMENTS_BY_PATH = "MATCH (d:Document {path: $path}) WHERE d.id <> $id RETURN d.id AS id"
-
 # The statements that merge entities and relations plan to unique-index seeks whatever the
 # graph's size, and the per-document ones are long (a subquery per type: a second or two to
 # plan), so they keep their first plan instead of being replanned whenever the statistics move.

@@ -236,9 +236,6 @@ class GraphWriter:
                          (result.retracted_entities, result.retracted_relations))
         return result
 
-    def write_many(self, extractions: Iterable[Extraction]) -> list[WriteResult]:
-        return [self.write(ex) for ex in extractions]
-
     def write_batch(self, extractions: Sequence[Extraction], *,
                     rows_per_statement: int = ROWS_PER_STATEMENT,
                     audit: bool = True) -> list[WriteResult]:

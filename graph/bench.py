@@ -97,7 +97,9 @@ class Figure:
 
     def line(self) -> str:
         sign = ">=" if self.at_least else "<="
-        return (f"{self.name}: {self.value:,.1f} {self.unit}  ratio {self.ratio:.2f} "
+        # two decimals, or three when two would print the target for a ratio that misses it
+        digits = 3 if f"{self.ratio:.2f}" == f"{self.target:.2f}" else 2
+        return (f"{self.name}: {self.value:,.1f} {self.unit}  ratio {self.ratio:.{digits}f} "
                 f"(target {sign} {self.target:g})  {'met' if self.met else 'NOT MET'}")
 
 

@@ -42,6 +42,10 @@ def test_figure_judges_its_ratio_in_the_right_direction() -> None:
     assert faster.met and not slower.met
     assert set(faster.as_json()) == {"name", "value", "unit", "ratio", "target", "met"}
     assert "NOT MET" in slower.line() and "<= 2" in slower.line()
+    # a miss that two decimals would print as the target itself gets a third
+    near = bench.Figure("speed-up", 10.0, "x", 1.597, 1.6)
+    assert "ratio 1.597" in near.line() and "NOT MET" in near.line()
+    assert "ratio 1.70" in faster.line()
 
 
 def test_pseudo_words_are_unique() -> None:

@@ -45,9 +45,11 @@ def documents(driver: Any) -> int:
     return int(records[0]["n"])
 
 
-def small_batch(folder: Path, chars: int = 700) -> list[Path]:
-    """Six small documents: the opening paragraphs of six corpus texts (kept small because
-    extraction shares two cores with everything else)."""
+def small_batch(folder: Path, chars: int = 700, copies: int = 6) -> list[Path]:
+    """Small documents: the opening paragraphs of six corpus texts (kept small because
+    extraction shares two cores with everything else), `copies` distinct copies of each, so
+    the batch spans several of the writer's transactions (it commits up to 16 documents at
+    once) and a kill after the first lands mid-batch."""
     folder.mkdir(parents=True, exist_ok=True)
     made = []
     for name in SOURCES:
@@ -56,9 +58,10 @@ def small_batch(folder: Path, chars: int = 700) -> list[Path]:
             if len(opening) >= chars:
                 break
             opening += paragraph + "\n\n"
-        path = folder / name
-        path.write_text(opening, encoding="utf-8")
-        made.append(path)
+        for i in range(copies):
+            path = folder / f"{Path(name).stem}-{i}.txt"
+            path.write_text(f"{opening}Copy {i + 1}.\n", encoding="utf-8")
+            made.append(path)
     return made
 
 
@@ -176,7 +179,7 @@ def test_changed_document_replaces_its_facts(neo4j_driver, batch,  # noqa: ANN00
     (two documents, so three ingests stay quick)."""
     folder = tmp_path / "batch"
     folder.mkdir()
-    for source in sorted(batch[0].iterdir())[:2]:
+    for source in sorted(batch[0].glob("*-0.txt"))[:2]:  # two different texts
         shutil.copy(source, folder / source.name)
     edited = sorted(folder.iterdir())[0]
     wipe(neo4j_driver)

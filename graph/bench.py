@@ -47,7 +47,7 @@ from neo4j.exceptions import DriverError, Neo4jError, TransientError
 
 from graph import queries
 from graph.ontology import Ontology
-from graph.server import ServerError
+from graph.server import ServerError, ServerPaths, bolt_address, start, stop
 from graph.synthetic import SyntheticCorpus
 from graph.writer import (
     GraphWriter,
@@ -283,9 +283,7 @@ def measure_write_path(driver: Driver, ontology: Ontology, *, documents: int = 2
     from graph.ingestion import WRITER_BATCH
 
     corpus = SyntheticCorpus(ontology, seed=7)
-    writer = GraphWriter(driver, ontology, database)
-    wipe(driver, database)
-    writer.ensure_schema()
+    writer = empty_graph(driver, ontology, database)
     build_synthetic(writer, corpus, 5_000)
     slow = max(2, documents // 2)
 
@@ -369,6 +367,22 @@ def build_synthetic(writer: GraphWriter, corpus: SyntheticCorpus, relationships:
     if batch:
         writer.write_batch(batch, audit=False)
     return time.perf_counter() - started
+
+
+def empty_graph(driver: Driver, ontology: Ontology, database: str | None) -> GraphWriter:
+    """A writer on the erased database, its schema in place."""
+    wipe(driver, database)
+    writer = GraphWriter(driver, ontology, database)
+    writer.ensure_schema()
+    return writer
+
+
+def build_base(writer: GraphWriter, corpus: SyntheticCorpus, relationships: int,
+               progress: Progress | None = None) -> Workload:
+    """The corpus's first `relationships` through `writer`, and the reads to time on it."""
+    build_synthetic(writer, corpus, relationships, progress=progress)
+    _await_indexes(writer.driver, writer.database)
+    return choose_workload(writer.driver, database=writer.database)
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,25 +524,16 @@ def measure_scale(driver: Driver, ontology: Ontology, *, scale: int = DEFAULT_SC
     between two measurements minutes apart; both first answer the reads for `warmup`
     seconds untimed. Without it, the graph here is built to `base`,
     measured, grown to `scale` and measured again."""
-    wipe(driver, database)
-    writer = GraphWriter(driver, ontology, database)
-    writer.ensure_schema()
+    writer = empty_graph(driver, ontology, database)
     corpus = SyntheticCorpus(ontology, seed=1)
     if progress:
         progress(f"scale: building {base:,} relationships")
     if small is not None:
         small_driver, small_database = small
-        wipe(small_driver, small_database)
-        small_writer = GraphWriter(small_driver, ontology, small_database)
-        small_writer.ensure_schema()
-        build_synthetic(small_writer, SyntheticCorpus(ontology, seed=1), base,
-                        progress=progress)
-        _await_indexes(small_driver, small_database)
-        work = choose_workload(small_driver, database=small_database)
+        work = build_base(empty_graph(small_driver, ontology, small_database),
+                          SyntheticCorpus(ontology, seed=1), base, progress)
     else:
-        build_synthetic(writer, corpus, base, progress=progress)
-        _await_indexes(driver, database)
-        work = choose_workload(driver, database=database)
+        work = build_base(writer, corpus, base, progress)
         before = {kind: latencies(calls, rounds)
                   for kind, calls in query_calls(driver, ontology, work, database).items()}
     grown_from = 0 if small is not None else base
@@ -772,8 +777,6 @@ def scratch_server(settings: Settings, *, use_configured: bool,
 
 def is_local(settings: Settings) -> bool:
     """Whether the configured server is on this machine (so the suite may start others)."""
-    from graph.server import ServerError, bolt_address
-
     try:
         bolt_address(settings.neo4j_uri)
     except ServerError:
@@ -782,15 +785,13 @@ def is_local(settings: Settings) -> bool:
 
 
 @contextmanager
-def local_server(home: Path, *, heap: str = "2g", pagecache_mb: int = 1024
-                 ) -> Iterator[tuple[Driver, dict[str, str], str]]:
-    """A scratch Neo4j under `home` on a free port, deleted afterwards: its driver, the
-    connection environment for child processes, and the database."""
+def local_server(home: Path) -> Iterator[tuple[Driver, dict[str, str], str]]:
+    """A scratch Neo4j under `home` on a free port (configured as `policykg neo4j start`
+    configures one), deleted afterwards: its driver, the connection environment for child
+    processes, and the database."""
     import secrets
 
     from neo4j import GraphDatabase
-
-    from graph.server import ServerError, ServerPaths, start, stop
 
     paths = ServerPaths(home)
     stop(paths, wipe=True)
@@ -799,7 +800,7 @@ def local_server(home: Path, *, heap: str = "2g", pagecache_mb: int = 1024
     driver = GraphDatabase.driver(uri, auth=("neo4j", password))
     try:
         try:
-            start(paths, uri, password, heap=heap, pagecache_mb=pagecache_mb)
+            start(paths, uri, password)
         except (ServerError, Neo4jError) as exc:
             # A fresh server answers Bolt a moment before its password is set; probing then
             # can trip its authentication rate limit. Wait it out rather than give up.
@@ -876,7 +877,7 @@ def run_suite(driver: Driver, ontology: Ontology, options: Options,
                 progress("scale: starting a second local Neo4j for the small graph")
             try:
                 small_driver, _, small_database = stack.enter_context(
-                    local_server(options.small_home))  # configured as the suite's own
+                    local_server(options.small_home))
                 small = (small_driver, small_database)
             except (BenchError, ServerError) as exc:
                 if progress:

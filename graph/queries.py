@@ -90,7 +90,7 @@ def schema_statements(onto: Ontology) -> list[str]:
     return statements
 
 
-# --- writes (used by graph/writer.py only) ---------------------------------------------------
+# --- writes (sent by graph/writer.py only) ----------------------------------------------------
 
 DOCUMENT_BY_ID = "MATCH (d:Document {id: $id}) RETURN d.id AS id"
 
@@ -126,7 +126,8 @@ RETURN collect(row.key) AS created"""
 
 
 def merge_entities(label: str, onto: Ontology) -> str:
-    """Entities of one type (`$rows`); returns the keys it created."""
+    """Entities of one type (`$rows`); returns the keys it created. The writer sends every
+    type at once (`merge_all_entities`); the bench's row-by-row baseline sends this."""
     onto.check_label(label)
     return _KEEP_PLAN + _entity_rows(label, "$rows")
 
@@ -173,7 +174,9 @@ RETURN collect(row.source + '|{rel_type}|' + row.target) AS created"""
 
 
 def merge_relations(rel_type: str, onto: Ontology) -> str:
-    """Relations of one type (`$rows`); returns the ids (`source|TYPE|target`) it created."""
+    """Relations of one type (`$rows`); returns the ids (`source|TYPE|target`) it created.
+    The writer sends every type at once (`merge_all_relations`); the bench's baseline sends
+    this."""
     onto.check_relation(rel_type)
     return _KEEP_PLAN + _relation_rows(rel_type, "$rows")
 

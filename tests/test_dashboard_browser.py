@@ -25,6 +25,7 @@ from dashboard_fixtures import (
     login,
     make_user,
 )
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.browser]
 __all__ = ["fixture_graph"]
@@ -94,22 +95,39 @@ def settle(pg: Any) -> None:
 
 def click_element(pg: Any, element_id: str) -> None:
     """Click a node (at its centre) or an edge (at its midpoint) with the real mouse, once it
-    has stopped moving (a layout after an expansion or an undo animates the nodes)."""
+    has stopped moving (a layout after an expansion or an undo animates the nodes).
+
+    An element under the legend is centred first, as a user would pan to it; the click is
+    repeated only when Cytoscape saw no tap on the element at all."""
     wait_for_element(pg, element_id)
     settle(pg)
     where = ("(id) => { const cy = document.getElementById('graph')._cyreg.cy;"
              " const e = cy.getElementById(id);"
              " const p = e.isNode() ? e.renderedPosition() : e.renderedMidpoint();"
              " const box = cy.container().getBoundingClientRect();"
-             " return [box.left + p.x, box.top + p.y]; }")
-    point = pg.evaluate(where, element_id)
-    for _ in range(20):
-        pg.wait_for_timeout(150)
-        now = pg.evaluate(where, element_id)
-        if now == point:
-            break
-        point = now
-    pg.mouse.click(point[0], point[1])
+             " const x = box.left + p.x, y = box.top + p.y;"
+             " const hit = document.elementFromPoint(x, y);"
+             " if (!hit || !cy.container().contains(hit)) { cy.center(e); return null; }"
+             " return [x, y]; }")
+    arm = ("(id) => { window.__tapped = false; const cy = document.getElementById('graph')"
+           "._cyreg.cy; cy.getElementById(id).once('tap', () => { window.__tapped = true; }); }")
+    for _ in range(3):
+        point = pg.evaluate(where, element_id)
+        for _ in range(20):
+            pg.wait_for_timeout(150)
+            now = pg.evaluate(where, element_id)
+            if now == point and now is not None:
+                break
+            point = now
+        assert point is not None, f"{element_id} stays covered"
+        pg.evaluate(arm, element_id)
+        pg.mouse.click(point[0], point[1])
+        try:
+            pg.wait_for_function("() => window.__tapped", timeout=2_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"three clicks on {element_id} never reached Cytoscape")
 
 
 def choose(pg: Any, box: str, text: str, option: str) -> None:

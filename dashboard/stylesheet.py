@@ -149,8 +149,10 @@ def swatch(color: str, shape: str, size: int = 14) -> html.Span:
     return html.Span(className="swatch", style=style)
 
 
-def legend(onto: Ontology) -> html.Div:
-    """The legend: entity types with their shape and colour, relation types with theirs."""
+def legend(onto: Ontology) -> html.Details:
+    """The legend: entity types with their shape and colour, relation types with theirs.
+
+    It floats over the graph, so it folds to its title to uncover the nodes beneath."""
     types = [
         html.Li([swatch(i.color, i.shape), html.Span(i.name)], title=i.description,
                 className="legend-item")
@@ -169,8 +171,9 @@ def legend(onto: Ontology) -> html.Div:
         )
         for r in onto.relation_types.values()
     ]
-    return html.Div(
+    return html.Details(
         [
+            html.Summary("Legend", className="legend-title"),
             html.Ul(types, className="legend-list"),
             html.Details([html.Summary("Relations"), html.Ul(relations, className="legend-list")],
                          className="legend-relations"),
@@ -178,4 +181,5 @@ def legend(onto: Ontology) -> html.Div:
         ],
         id="legend",
         className="legend",
+        open=True,
     )

@@ -350,3 +350,17 @@ def test_layout_choice_keeps_the_elements(page: Any, served: ServedApp):
     page.wait_for_url(re.compile(r"layout=breadthfirst"))
     settle(page)
     assert graph_ids(page) == before
+
+
+def test_legend_folds_to_uncover_the_graph(page: Any, served: ServedApp):
+    open_enisa(page, served)
+    box = page.locator("#legend .legend-list").first.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    on_graph = ("([x, y]) => document.getElementById('graph')"
+                ".contains(document.elementFromPoint(x, y))")
+    assert not page.evaluate(on_graph, [x, y])
+    page.locator("#legend > summary").click()
+    assert not page.locator("#legend .legend-list").first.is_visible()
+    assert page.evaluate(on_graph, [x, y])
+    page.locator("#legend > summary").click()
+    assert page.locator("#legend .legend-list").first.is_visible()

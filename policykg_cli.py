@@ -491,7 +491,7 @@ def templates(fmt: str) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the contract's JSON.")
-@click.option("--scale", default=100_000, show_default=True,
+@click.option("--scale", default=1_000_000, show_default=True,
               help="Relationships of the synthetic graph (up to 1,000,000).")
 @click.option("--quick", is_flag=True, help="Small workloads, one run each (seconds, not minutes).")
 @click.option("--corpus", "corpus", default=Path("corpus"), show_default=True,
@@ -506,9 +506,12 @@ def bench(ctx: Context, as_json: bool, scale: int, quick: bool, corpus: Path, jo
     """Run the benchmark suite; each figure is printed with the ratio it is judged by.
 
     The suite erases the database it runs on. An empty configured database is used as it is;
-    when it holds a graph, a scratch local Neo4j is started for the run (and deleted after),
-    or, with --wipe, the configured database is used and erased.
+    when it holds a graph, or when no server answers at a local NEO4J_URI, a scratch local
+    Neo4j is started for the run (and deleted after); with --wipe, the configured database is
+    used and erased.
     """
+    from neo4j.exceptions import ServiceUnavailable
+
     from graph.bench import BenchError, Options, is_local, report_json, run_suite, scratch_server
     from graph.ontology import default_ontology
 
@@ -516,10 +519,18 @@ def bench(ctx: Context, as_json: bool, scale: int, quick: bool, corpus: Path, jo
     if not 1_000 <= scale <= 1_000_000:
         raise click.BadParameter("between 1,000 and 1,000,000", param_hint="--scale")
     say = (lambda m: click.echo(m, err=True)) if as_json else click.echo
-    with ctx.driver() as configured:
-        records, _, _ = configured.execute_query("MATCH (n) RETURN count(n) > 0 AS used LIMIT 1",
-                                                 database_=s.neo4j_database)
-        in_place = wipe or not records[0]["used"]
+    try:
+        with ctx.driver() as configured:
+            records, _, _ = configured.execute_query(
+                "MATCH (n) RETURN count(n) > 0 AS used LIMIT 1", database_=s.neo4j_database)
+            in_place = wipe or not records[0]["used"]
+        if not in_place:
+            say("the configured database holds a graph: the suite starts its own")
+    except click.ClickException as exc:
+        if not (isinstance(exc.__cause__, ServiceUnavailable) and is_local(s)):
+            raise
+        say(f"no Neo4j answers at {s.neo4j_uri}: the suite starts its own")
+        in_place = False
     try:
         with scratch_server(s, use_configured=in_place, progress=say) as (driver, env, database):
             options = Options(corpus=corpus, scale=scale, quick=quick, jobs=jobs,

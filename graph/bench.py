@@ -770,7 +770,7 @@ def scratch_server(settings: Settings, *, use_configured: bool,
             "the configured database holds a graph and is not on this machine; the benchmark "
             "erases its database: point NEO4J_URI at a scratch server or pass --wipe")
     if progress:
-        progress("the configured database holds a graph: starting a scratch Neo4j")
+        progress("starting a scratch Neo4j for the suite")
     with local_server(settings.policykg_home / "bench-scratch") as started:
         yield started
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,25 @@ def test_extract_json_without_database() -> None:
     for m in names["ENISA"]["mentions"]:
         assert text[m["start"]:m["end"]] == "ENISA"
     assert data["document"]["id"] and data["relations"]
+
+
+def test_bench_on_a_fresh_machine_starts_its_own_neo4j(tmp_path: Path) -> None:
+    """`policykg bench --json` with no server running: the suite starts a scratch Neo4j, runs,
+    prints the contract's JSON and deletes what it started."""
+    from dashboard_fixtures import free_port
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / FOUNDING.name).write_text(FOUNDING.read_text(encoding="utf-8"), encoding="utf-8")
+    home = tmp_path / "home"
+    env = {**os.environ, "POLICYKG_HOME": str(home), "NEO4J_PASSWORD": "unused-password",
+           "NEO4J_URI": f"bolt://127.0.0.1:{free_port()}"}
+    out = subprocess.run([POLICYKG, "bench", "--quick", "--scale", "2000", "--json",
+                          "--corpus", str(corpus)], capture_output=True, text=True, cwd=ROOT,
+                         env=env, timeout=900, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "no Neo4j answers at" in out.stderr
+    figures = json.loads(out.stdout)["figures"]
+    assert any(f["name"].startswith("shortest path p95") for f in figures)
+    assert all(isinstance(f["met"], bool) and f["ratio"] > 0 for f in figures)
+    assert not list(home.glob("*/neo4j/data"))  # the scratch and small servers are deleted

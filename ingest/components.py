@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from spacy.language import Language
@@ -652,6 +653,7 @@ class AcronymResolver:
                 if acro.endswith("s") and acro[-2:-1].isupper() and len(acro) > 2:
                     continue  # "SOCs", "EUIBAs": a plural class of bodies, not one body
                 method = METHOD_ACRONYM
+            assert label is not None
             known[acro] = (label, name, method)
             new.append(Span(doc, long_span.start, long_span.end, label=label, kb_id=name,
                             span_id=method))
@@ -1636,5 +1638,6 @@ def add_components(nlp: Language, ontology: Ontology | None = None) -> Language:
     for name in COMPONENTS[2:]:
         nlp.add_pipe(name)
     for name in COMPONENTS:
-        nlp.get_pipe(name).initialize(nlp=nlp, ontology=onto)
+        component: Any = nlp.get_pipe(name)
+        component.initialize(nlp=nlp, ontology=onto)
     return nlp

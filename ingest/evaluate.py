@@ -125,10 +125,11 @@ def score_document(extraction: Extraction, gold: dict[str, Any],
     def gforms(name: str) -> frozenset[str]:
         return gold_by_name.get(normalise(name), frozenset({normalise(name)}))
 
-    pred_rels = [(by_key[r.source], r.type, by_key[r.target]) for r in extraction.relations
-                 if r.type != fallback and r.source in by_key and r.target in by_key]
-    gold_rels = [(gforms(g["source"]), g["type"], gforms(g["target"]), g)
-                 for g in gold.get("relations", [])]
+    pred_rels: list[tuple[Any, ...]] = [
+        (by_key[r.source], r.type, by_key[r.target]) for r in extraction.relations
+        if r.type != fallback and r.source in by_key and r.target in by_key]
+    gold_rels: list[tuple[Any, ...]] = [(gforms(g["source"]), g["type"], gforms(g["target"]), g)
+                                        for g in gold.get("relations", [])]
 
     def rel_ok_typed(p: tuple, g: tuple) -> bool:
         src, rtype, tgt = p
@@ -143,23 +144,23 @@ def score_document(extraction: Extraction, gold: dict[str, Any],
             bool(src.forms & g[2]) and bool(tgt.forms & g[0]))
 
     for mode, ok_rel in (("typed", rel_ok_typed), ("untyped", rel_ok_untyped)):
-        preds = pred_rels
-        golds = gold_rels
+        rel_preds = pred_rels
+        rel_golds = gold_rels
         if mode == "untyped":
-            uniq: dict[Hashable, tuple] = {}
-            for p in pred_rels:
-                uniq.setdefault(frozenset((p[0].forms, p[2].forms)), p)
-            preds = list(uniq.values())
-            guniq: dict[Hashable, tuple] = {}
-            for g in gold_rels:
-                guniq.setdefault(frozenset((g[0], g[2])), g)
-            golds = list(guniq.values())
-        fps, fns, tp = _match(preds, golds, ok_rel)
+            uniq: dict[Hashable, tuple[Any, ...]] = {}
+            for rel in pred_rels:
+                uniq.setdefault(frozenset((rel[0].forms, rel[2].forms)), rel)
+            rel_preds = list(uniq.values())
+            guniq: dict[Hashable, tuple[Any, ...]] = {}
+            for grel in gold_rels:
+                guniq.setdefault(frozenset((grel[0], grel[2])), grel)
+            rel_golds = list(guniq.values())
+        fps, fns, tp = _match(rel_preds, rel_golds, ok_rel)
         details.counts[f"relations/{mode}"] = Counts(tp, len(fps), len(fns))
         details.false_positives[f"relations/{mode}"] = [
-            f"{preds[i][0].name} {preds[i][1]} {preds[i][2].name}" for i in fps]
+            f"{rel_preds[i][0].name} {rel_preds[i][1]} {rel_preds[i][2].name}" for i in fps]
         details.false_negatives[f"relations/{mode}"] = [
-            f"{golds[i][3]['source']} {golds[i][3]['type']} {golds[i][3]['target']}"
+            f"{rel_golds[i][3]['source']} {rel_golds[i][3]['type']} {rel_golds[i][3]['target']}"
             for i in fns]
     return details
 

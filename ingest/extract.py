@@ -143,8 +143,9 @@ def build_extraction(chunks: Sequence[tuple[int, Doc]], document: Document,
             tgt = span_key.get((base + t0, base + t1))
             if src is None or tgt is None or src == tgt:
                 continue
-            sent = doc.char_span(s0, s1, alignment_mode="expand")
-            passage = sent_of_char.get(base + sent.sent.start_char) if sent is not None else None
+            source = doc.char_span(s0, s1, alignment_mode="expand")
+            passage = (sent_of_char.get(base + source.sent.start_char) if source is not None
+                       else None)
             if passage is None:
                 continue
             raw_relations.append((src, rtype, tgt, passage, 0, 0, method))

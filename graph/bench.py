@@ -166,7 +166,7 @@ def machine_description(driver: Driver | None = None) -> str:
              f"{platform.release()}", f"Python {platform.python_version()}"]
     if driver is not None:
         info = driver.get_server_info()
-        parts.append(f"Neo4j {info.agent}")
+        parts.append(info.agent.replace("/", " "))  # "Neo4j/5.26.30"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     if load is not None:
         parts.append(f"load {load:.1f}")

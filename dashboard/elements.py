@@ -6,6 +6,7 @@ resulting element dictionaries (or a Patch built from them) to the browser.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,16 @@ def node_element(node: NodeRecord, *, seed: bool = False) -> Element:
             **{f: v for f, v in node.facets.items()},
         },
         "classes": classes,
+        "position": start_position(node.key),
     }
+
+
+def start_position(key: str) -> dict[str, float]:
+    """Where the force layout starts a node: fixed by its key, so the same view drawn twice
+    (a shared URL, a reload) settles into the same picture."""
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=4).digest()
+    return {"x": float(int.from_bytes(digest[:2], "big") % 600),
+            "y": float(int.from_bytes(digest[2:], "big") % 600)}
 
 
 def edge_label(rel_type: str) -> str:

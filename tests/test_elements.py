@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 import pytest
 
@@ -46,6 +47,15 @@ def test_node_element_carries_type_size_and_facets():
     assert element["data"]["sphere"] == "civil"
     assert element["data"]["seed"] is True
     assert element["data"]["size"] == node_size(ENISA)
+
+
+def test_a_node_starts_the_layout_where_its_key_puts_it():
+    here = node_element(ENISA)["position"]
+    assert node_element(replace(ENISA, degree=40, name="Renamed"), seed=True)["position"] == here
+    assert node_element(EC)["position"] != here
+    spread = {tuple(node_element(replace(ENISA, key=f"Actor:{i}"))["position"].values())
+              for i in range(200)}
+    assert len(spread) > 190 and all(0 <= v < 600 for xy in spread for v in xy)
 
 
 def test_more_important_nodes_are_bigger_but_capped():

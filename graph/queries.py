@@ -442,7 +442,8 @@ WHERE {visible_entity("n")}
 RETURN {_NODE} AS node
 """
 
-# Neighbours rank by their degree (every relation to an entity, the stored counts' total).
+# Neighbours rank by their degree as the reader counts it (the stored counts of the markings it
+# may read: a relation only a higher marking states neither lifts a neighbour nor shows).
 # An expansion ranks at most `NEIGHBOUR_SCAN` neighbours passing the filters, the first the
 # store hands over (for a hub, its latest relations of each type); about as many as the
 # largest hub has at 10,000 relationships. Below that, the page is the most connected
@@ -461,7 +462,7 @@ WITH DISTINCT n LIMIT {NEIGHBOUR_SCAN + 1}
 WITH collect(n) AS ns
 CALL (ns) {{
   UNWIND ns[..{NEIGHBOUR_SCAN}] AS n
-  WITH n ORDER BY {_total("n.degreeCounts")} DESC, n.name
+  WITH n ORDER BY {_visible_sum("n.degreeCounts")} DESC, n.name
   SKIP $skip LIMIT $limit
   RETURN collect(n.key) AS page
 }}

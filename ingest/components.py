@@ -73,6 +73,7 @@ DEFAULT_TYPE_HEADS: dict[str, tuple[str, ...]] = {
         "database", "toolbox", "package", "framework", "initiative", "academy", "code",
         "treaty", "decision", "recommendation", "exercise", "project", "communication",
         "agenda", "compass", "mechanism", "reserve", "shield", "programme", "program",
+        "conclusions", "convention", "roadmap", "guidelines", "resolution",
     ),
     "FundingInstrument": ("fund", "facility", "voucher", "vouchers", "instrument", "budget"),
 }
@@ -389,6 +390,9 @@ def _in_citation(doc: Doc, start: int, end: int) -> bool:
 _ORG_HEADS = frozenset(DEFAULT_TYPE_HEADS["Actor"]) | frozenset(
     _plural(w) for w in DEFAULT_TYPE_HEADS["Actor"])
 _BARE = frozenset(DEFAULT_BARE_TERMS)
+# NER types a name's head word may overrule: an ORG called "... Act" is a law, a LAW called
+# "... Agency" a body.
+_HEAD_TYPED = frozenset({"Actor", "Initiative", "Event"})
 _NOUN_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "compound", "attr", "appos",
                         "conj", "npadvmod"})
 
@@ -778,6 +782,8 @@ class NerMapper:
                 continue
             core = self.keep(ent)
             if core is not None:
+                if etype in _HEAD_TYPED:  # "Conclusions on Cyber Diplomacy" is no ORG
+                    etype = _type_from_head([t.text for t in core], DEFAULT_TYPE_HEADS) or etype
                 out.append(Span(doc, core.start, core.end, label=etype, span_id=METHOD_NER))
         doc.ents = out
         return doc

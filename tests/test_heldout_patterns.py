@@ -199,3 +199,12 @@ def test_roles_are_not_actors(extractor: Extractor, text: str) -> None:
     roles = {"heads of state and government", "ministers", "ministers of foreign affairs",
              "heads of agencies", "leaders", "allies", "parties"}
     assert not names & roles
+
+
+def test_a_name_headed_by_a_kind_of_text_is_an_initiative(extractor: Extractor) -> None:
+    """NER calls "Conclusions on Cyber Diplomacy" an organisation; its head word says it is a
+    text the Council adopted."""
+    entities = _extract(extractor, "The Council recalls its Conclusions on Cyber Diplomacy "
+                                   "of February 2015.").entities
+    types = {e.name: e.type for e in entities}
+    assert types.get("Conclusions on Cyber Diplomacy") == "Initiative", types

@@ -390,6 +390,20 @@ def _in_citation(doc: Doc, start: int, end: int) -> bool:
 _ORG_HEADS = frozenset(DEFAULT_TYPE_HEADS["Actor"]) | frozenset(
     _plural(w) for w in DEFAULT_TYPE_HEADS["Actor"])
 _BARE = frozenset(DEFAULT_BARE_TERMS)
+# Lower-case words inside a capitalised name ("Conclusions on Cyber Diplomacy").
+_NAME_LINKS = frozenset({"of", "for", "on", "and"})
+
+
+def _capitalised(token: Token) -> bool:
+    return token.is_alpha and token.text[0].isupper() and not token.is_sent_start
+
+
+def _plural_head(name: Span) -> bool:
+    """Whether a name ends in a plural body word ("... Teams", "... Authorities")."""
+    last = name[-1].lower_
+    return last in _ORG_HEADS and _singular(last) != last
+
+
 # NER types a name's head word may overrule: an ORG called "... Act" is a law, a LAW called
 # "... Agency" a body.
 _HEAD_TYPED = frozenset({"Actor", "Initiative", "Event"})
@@ -784,9 +798,47 @@ class NerMapper:
             if core is not None:
                 if etype in _HEAD_TYPED:  # "Conclusions on Cyber Diplomacy" is no ORG
                     etype = _type_from_head([t.text for t in core], DEFAULT_TYPE_HEADS) or etype
+                    if etype == "Actor" and _plural_head(core):
+                        continue  # "Competent Authorities": a class of bodies, not one
                 out.append(Span(doc, core.start, core.end, label=etype, span_id=METHOD_NER))
-        doc.ents = out
+        doc.ents = self._named_by_head(doc, out)
         return doc
+
+    def _named_by_head(self, doc: Doc, ents: list[Span]) -> list[Span]:
+        """Add the capitalised names NER missed whose head word gives their type ("Riga Cyber
+        Roadmap", "Vilnius Cyber Guidelines"); a place named inside one is a modifier of the
+        name, any other entity inside keeps the name out."""
+        owner = {i: e for e in ents for i in range(e.start, e.end)}
+        added: list[Span] = []
+        dropped: set[Span] = set()
+        i = 0
+        while i < len(doc):
+            if not _capitalised(doc[i]):
+                i += 1
+                continue
+            j = i + 1
+            while j < len(doc) and (_capitalised(doc[j]) or (
+                    doc[j].lower_ in _NAME_LINKS and j + 1 < len(doc)
+                    and _capitalised(doc[j + 1]) and doc[j + 1].lower_ != "the")):
+                j += 1
+            run, i = doc[i:j], j
+            if len(run) < 2 or run[-1].lower_ in _NAME_LINKS:
+                continue
+            etype = _type_from_head([t.text for t in run], DEFAULT_TYPE_HEADS)
+            if etype == "Actor" and _plural_head(run):
+                continue  # "Military Computer Emergency Response Teams": a class of bodies
+            inside = {owner[k] for k in range(run.start, run.end) if k in owner}
+            if etype is None or any(e.label_ != "Location" or e.start < run.start
+                                    or e.end > run.end for e in inside):
+                continue
+            core = self.keep(run)
+            if core is None or len([t for t in core if t.is_alpha]) < 2 or core.end != run.end:
+                continue
+            added.append(Span(doc, core.start, core.end, label=etype, span_id=METHOD_NER))
+            dropped |= inside
+        if not added:
+            return ents
+        return sorted([e for e in ents if e not in dropped] + added, key=lambda e: e.start)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1425,7 +1425,9 @@ class RelationExtractor:
         src, other = directed[0], directed[2]
         src_side, other_side = (side_a, side_b) if src is a else (side_b, side_a)
         if rel.symmetric:
-            chain = [other.root, *[t for t in other_side if t.i != trigger.i]]
+            # a partner further down a list ("with ENISA, Europol and CERT-EU") is as close
+            chain = [other.root, *[t for t in other_side
+                                   if t.i != trigger.i and t.dep_ != "conj"]]
             if len(chain) > 3:
                 return False
             preps = [t for t in chain if t.dep_ == "prep"]

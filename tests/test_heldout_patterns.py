@@ -128,6 +128,10 @@ def typed(extractor: Extractor, text: str) -> set[tuple[str, str, str]]:
      ("ENISA", "RESPONDS_TO", "WannaCry")),
     ("The NATO Summit in Vilnius took place on 11 and 12 July 2023.",
      ("NATO Vilnius Summit", "HELD_IN", "Vilnius")),
+    # a partner at the end of a list is as much a partner as the first
+    ("The European External Action Service will work with ENISA, Europol and CERT-EU to "
+     "support Member States.", ("European External Action Service", "COOPERATES_WITH",
+                                "CERT-EU")),
 ])
 def test_heldout_relation(extractor: Extractor, text: str, expected) -> None:
     assert expected in typed(extractor, text)

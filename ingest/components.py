@@ -1350,7 +1350,7 @@ class RelationExtractor:
                     continue
                 directed = self._direct(rel, a, b, tok, side_a, side_b)
                 if directed is not None and not conj_pair \
-                        and not self._roles_fit(rel, directed, tok, a, side_a, side_b):
+                        and not self._roles_fit(rel, directed, tok, a, side_a, side_b, lca):
                     continue
                 if directed is not None:
                     return (*directed, "dependency")
@@ -1404,7 +1404,7 @@ class RelationExtractor:
         return x.root.dep_ in {"nsubj", "nsubjpass"} and x.root.head.i == verb.i
 
     def _roles_fit(self, rel, directed, trigger: Token, a: Span,
-                   side_a: list[Token], side_b: list[Token]) -> bool:
+                   side_a: list[Token], side_b: list[Token], lca: Token | None = None) -> bool:
         """Verbal triggers need the acting Actor as subject (or passive agent), and a
         symmetric verb needs its partner close by ("cooperate with X", "assist X")."""
         if trigger.pos_ == "ADJ" and trigger.dep_ in {"amod", "acl", "appos"}:
@@ -1415,6 +1415,15 @@ class RelationExtractor:
                 holder = holder.head
             return any(e.start <= holder.i < e.end for e in (directed[0], directed[2]))
         if trigger.pos_ not in {"VERB", "AUX"}:
+            if lca is not None and lca.pos_ in {"VERB", "AUX"} and lca.i != trigger.i:
+                # under a verb, the noun ties its own side to the verb's subject ("ENISA
+                # provides support to X"), not to another object ("work with the EU ... and
+                # with partners such as Microsoft")
+                b = directed[2] if directed[0].start == a.start else directed[0]
+                far = a if trigger.i in {t.i for t in side_b} else b
+                inside = any(e.start <= lca.i < e.end for e in (a, b))  # a misparsed name
+                if not inside and not _verb_subject(far, lca):
+                    return False
             if rel.symmetric:
                 # "the Council calls for cooperation between A and B": only A and B cooperate
                 for prep in trigger.children:
@@ -1552,6 +1561,19 @@ def _ancestors(token: Token) -> list[Token]:
     while out[-1].head.i != out[-1].i and len(out) < 40:
         out.append(out[-1].head)
     return out
+
+
+def _verb_subject(ent: Span, verb: Token) -> bool:
+    """`ent` (or the list it ends) is the subject of `verb`, or of the verb `verb` completes
+    ("CrowdStrike continues to provide ...")."""
+    verbs = {verb.i}
+    while verb.dep_ == "xcomp" and verb.head.i != verb.i:
+        verb = verb.head
+        verbs.add(verb.i)
+    root = ent.root
+    while root.dep_ == "conj" and root.head.i != root.i:
+        root = root.head
+    return root.dep_ in {"nsubj", "nsubjpass"} and root.head.i in verbs
 
 
 def _subject_of(ent: Span, side: list[Token], trigger: Token, passive_ok: bool = False) -> bool:

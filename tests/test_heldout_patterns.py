@@ -141,6 +141,10 @@ def test_heldout_relation(extractor: Extractor, text: str, expected) -> None:
     # a third party calling for cooperation does not itself cooperate
     ("The Council calls for enhanced cooperation between ENISA and Europol.",
      ("Council of the European Union", "COOPERATES_WITH", "ENISA")),
+    # two partners of one verb are not partners of each other
+    ("We will continue to work closely with the European Union, including through the "
+     "EU-NATO Joint Declaration, and with industry partners such as Microsoft and Google.",
+     ("European Union", "COOPERATES_WITH", "Microsoft")),
     # FUNDS needs an Initiative or Actor target, never a Sector
     ("The Recovery and Resilience Facility supports cybersecurity investments in hospitals.",
      ("Recovery and Resilience Facility", "FUNDS", "healthcare")),

@@ -398,6 +398,11 @@ def _capitalised(token: Token) -> bool:
     return token.is_alpha and token.text[0].isupper() and not token.is_sent_start
 
 
+def _located(name: Span) -> bool:
+    """A place a thing happens in: the object of "in", "at" or "near"."""
+    return name.root.dep_ == "pobj" and name.root.head.lower_ in {"in", "at", "near"}
+
+
 def _plural_head(name: Span) -> bool:
     """Whether a name ends in a plural body word ("... Teams", "... Authorities")."""
     last = name[-1].lower_
@@ -796,6 +801,10 @@ class NerMapper:
                 continue
             core = self.keep(ent)
             if core is not None:
+                if len(core) == 1 and core.root.dep_ == "amod":
+                    continue  # "several Allied nations": a name used as an adjective
+                if ent.label_ == "GPE" and etype == "Actor" and _located(core):
+                    etype = "Location"  # "gathered in Washington": the place, not the state
                 if etype in _HEAD_TYPED:  # "Conclusions on Cyber Diplomacy" is no ORG
                     etype = _type_from_head([t.text for t in core], DEFAULT_TYPE_HEADS) or etype
                     if etype == "Actor" and _plural_head(core):

@@ -242,3 +242,17 @@ def test_a_capitalised_name_ending_in_a_kind_of_text_is_an_initiative(
 def test_a_plural_of_bodies_is_not_an_actor(extractor: Extractor, text: str) -> None:
     names = {e.name for e in _extract(extractor, text).entities if e.type == "Actor"}
     assert not any(n.endswith(("Authorities", "Teams")) for n in names), names
+
+
+def test_a_city_things_happen_in_is_a_location(extractor: Extractor) -> None:
+    types = {e.name: e.type for e in _extract(
+        extractor, "The Heads of State and Government of the Alliance have gathered in "
+                   "Washington to celebrate its anniversary.").entities}
+    assert types.get("Washington") == "Location", types
+
+
+def test_a_name_used_as_an_adjective_is_no_actor(extractor: Extractor) -> None:
+    names = {e.name for e in _extract(
+        extractor, "Ransomware attacks against hospitals in several Allied nations disrupted "
+                   "patient care in 2023.").entities}
+    assert "Allied" not in names and "ransomware" in names, names

@@ -717,7 +717,9 @@ def make_ner_mapper(nlp: Language, name: str, ontology_path: str,
 
 class NerMapper:
     """Relabels NER spans (ORG, GPE, LAW...) with the ontology type that lists them in
-    `spacy_labels`; drops dates, numbers, people, pronouns, CAPS headings and generic classes."""
+    `spacy_labels`, or the one their head word names ("... Act", "... Agency"); drops dates,
+    numbers, people, pronouns, CAPS headings and generic classes; adds the capitalised names
+    NER missed whose head word gives their type."""
 
     def __init__(self, nlp: Language, name: str, *, ontology_path: str = "",
                  generic: Iterable[str] = DEFAULT_GENERIC) -> None:
@@ -1414,8 +1416,9 @@ class RelationExtractor:
 
     def _roles_fit(self, rel, directed, trigger: Token, a: Span,
                    side_a: list[Token], side_b: list[Token], lca: Token | None = None) -> bool:
-        """Verbal triggers need the acting Actor as subject (or passive agent), and a
-        symmetric verb needs its partner close by ("cooperate with X", "assist X")."""
+        """Verbal triggers need the acting Actor as subject (or passive agent), a symmetric
+        verb needs its partner close by ("cooperate with X", "assist X"), and a noun under a
+        verb ties its own side to that verb's subject only."""
         if trigger.pos_ == "ADJ" and trigger.dep_ in {"amod", "acl", "appos"}:
             # "the individuals responsible for NotPetya": an attributive adjective describes
             # the noun it modifies, which must be one of the pair

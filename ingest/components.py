@@ -1454,7 +1454,12 @@ class RelationExtractor:
             preps = [t for t in chain if t.dep_ == "prep"]
             return all(t.lower_ in _PARTNER_PREPS for t in preps)
         if src.label_ != "Actor":
-            return True
+            # "an operation disrupted the LockBit ransomware group", "the Commission funds X
+            # through the DEP": the trigger acts on the source, or the target acts
+            if trigger.lemma_.lower() in _UNDERGOERS:
+                return True  # "hospitals face ransomware", "the ECCC receives funds from"
+            return not (_role_under(src, trigger) in {"dobj", "nsubjpass"}
+                        or _role_under(other, trigger) == "nsubj")
         if trigger.lemma_.lower() in _ATTRIBUTORS and src.root.dep_ == "nsubj" \
                 and src.root.head.i == trigger.i:
             return False  # "the EU attributed the attack to Russia": the EU only attributes
@@ -1573,6 +1578,19 @@ def _ancestors(token: Token) -> list[Token]:
     while out[-1].head.i != out[-1].i and len(out) < 40:
         out.append(out[-1].head)
     return out
+
+
+# Verbs whose subject undergoes the relation rather than drives it.
+_UNDERGOERS = frozenset({"face", "receive", "suffer", "experience", "endure", "get", "obtain"})
+
+
+def _role_under(ent: Span, verb: Token) -> str | None:
+    """The dependency by which `ent` (or the noun it modifies, or the list it ends) hangs on
+    `verb`, if it hangs on it directly."""
+    tok = ent.root
+    while tok.dep_ in {"compound", "amod", "conj"} and tok.head.i != tok.i:
+        tok = tok.head
+    return tok.dep_ if tok.head.i == verb.i and tok.i != verb.i else None
 
 
 def _verb_subject(ent: Span, verb: Token) -> bool:

@@ -128,6 +128,12 @@ def typed(extractor: Extractor, text: str) -> set[tuple[str, str, str]]:
      ("ENISA", "RESPONDS_TO", "WannaCry")),
     ("The NATO Summit in Vilnius took place on 11 and 12 July 2023.",
      ("NATO Vilnius Summit", "HELD_IN", "Vilnius")),
+    # verbs whose subject undergoes the relation
+    ("Hospitals across Europe face ransomware attacks every week.",
+     ("ransomware", "TARGETS", "healthcare")),
+    ("The European Cybersecurity Competence Centre receives funding from the Digital Europe "
+     "Programme.", ("Digital Europe Programme", "FUNDS", "European Cybersecurity Competence "
+                                                        "Centre")),
     # a partner at the end of a list is as much a partner as the first
     ("The European External Action Service will work with ENISA, Europol and CERT-EU to "
      "support Member States.", ("European External Action Service", "COOPERATES_WITH",
@@ -141,6 +147,12 @@ def test_heldout_relation(extractor: Extractor, text: str, expected) -> None:
     # a third party calling for cooperation does not itself cooperate
     ("The Council calls for enhanced cooperation between ENISA and Europol.",
      ("Council of the European Union", "COOPERATES_WITH", "ENISA")),
+    # the verb acts on the threat's group, or the target is the one acting
+    ("Europol supported national law enforcement authorities in Operation Cronos, which "
+     "disrupted the LockBit ransomware group in February 2024.",
+     ("ransomware", "TARGETS", "Europol")),
+    ("The Commission funds the Cyber Reserve through the Digital Europe Programme.",
+     ("Digital Europe Programme", "FUNDS", "European Commission")),
     # two partners of one verb are not partners of each other
     ("We will continue to work closely with the European Union, including through the "
      "EU-NATO Joint Declaration, and with industry partners such as Microsoft and Google.",

@@ -1446,6 +1446,12 @@ class RelationExtractor:
         src, other = directed[0], directed[2]
         src_side, other_side = (side_a, side_b) if src is a else (side_b, side_a)
         if rel.symmetric:
+            # one of the pair acts ("ENISA works with CERT-EU ..."), the other is its partner
+            # ("..., and it contributes to EU-CyCLONe" ties CERT-EU to nothing)
+            if not _subject_of(src, src_side, trigger, passive_ok=True):
+                if not _subject_of(other, other_side, trigger, passive_ok=True):
+                    return False
+                other, other_side = src, src_side
             # a partner further down a list ("with ENISA, Europol and CERT-EU") is as close
             chain = [other.root, *[t for t in other_side
                                    if t.i != trigger.i and t.dep_ != "conj"]]

@@ -153,6 +153,10 @@ def test_heldout_relation(extractor: Extractor, text: str, expected) -> None:
      ("ransomware", "TARGETS", "Europol")),
     ("The Commission funds the Cyber Reserve through the Digital Europe Programme.",
      ("Digital Europe Programme", "FUNDS", "European Commission")),
+    # the partner of one clause is not the partner of the next clause's partner
+    ("ENISA works closely with CERT-EU to improve situational awareness, and it contributes "
+     "to the EU Cyber Crisis Liaison Organisation Network (EU-CyCLONe).",
+     ("CERT-EU", "COOPERATES_WITH", "EU-CyCLONe")),
     # two partners of one verb are not partners of each other
     ("We will continue to work closely with the European Union, including through the "
      "EU-NATO Joint Declaration, and with industry partners such as Microsoft and Google.",

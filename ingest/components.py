@@ -214,12 +214,21 @@ class RegistryIndex:
         return None
 
     def _fuzzy(self, text: str, cutoff: float = 92.0) -> RegistryEntry | None:
-        """Near-miss spelling of a long registry name (never used for short or one-word names)."""
+        """Near-miss spelling of a long registry name (never used for short or one-word names),
+        word for word: "National Cybersecurity Strategy" is not a misspelt "US National
+        Cybersecurity Strategy", nor "National Cyber Security Centre" a misspelt "Nationaal
+        Cyber Security Centrum"."""
         key = normalise(text)
         if len(key) < 8 or " " not in key or not self._fuzzy_choices:
             return None
-        best = process.extractOne(key, self._fuzzy_choices, scorer=fuzz.ratio, score_cutoff=cutoff)
-        return self.surfaces[best[0]] if best else None
+        words = key.split()
+        for choice, _, _ in process.extract(key, self._fuzzy_choices, scorer=fuzz.ratio,
+                                            score_cutoff=cutoff, limit=5):
+            theirs = choice.split()
+            if len(theirs) == len(words) and all(
+                    fuzz.ratio(a, b) >= 80 for a, b in zip(words, theirs, strict=True)):
+                return self.surfaces[choice]  # "defense", "organization": one word's spelling
+        return None
 
 
 _INDEXES: dict[int, RegistryIndex] = {}
@@ -396,6 +405,27 @@ _NAME_LINKS = frozenset({"of", "for", "on", "and"})
 
 def _capitalised(token: Token) -> bool:
     return token.is_alpha and token.text[0].isupper() and not token.is_sent_start
+
+
+def _join_dangling(doc: Doc, ents: list[Span]) -> list[Span]:
+    """NER stops a name where an earlier match begins: "Ministry of" + "Defence" (a sector),
+    "Cyber Command of" + "the Armed Forces". A name ending in "of" or "for" takes the
+    capitalised name after it; one that cannot is no name."""
+    ents = sorted(ents, key=lambda e: e.start)
+    out: list[Span] = []
+    skip: set[int] = set()
+    for n, ent in enumerate(ents):
+        if n in skip:
+            continue
+        if ent.id_ != METHOD_NER or ent[-1].lower_ not in {"of", "for"}:
+            out.append(ent)
+            continue
+        gap = 1 if ent.end < len(doc) and doc[ent.end].lower_ == "the" else 0
+        nxt = ents[n + 1] if n + 1 < len(ents) else None
+        if nxt is not None and nxt.start == ent.end + gap and nxt[0].text[:1].isupper():
+            out.append(Span(doc, ent.start, nxt.end, label=ent.label_, span_id=METHOD_NER))
+            skip.add(n + 1)
+    return out
 
 
 def _located(name: Span) -> bool:
@@ -812,7 +842,7 @@ class NerMapper:
                     if etype == "Actor" and _plural_head(core):
                         continue  # "Competent Authorities": a class of bodies, not one
                 out.append(Span(doc, core.start, core.end, label=etype, span_id=METHOD_NER))
-        doc.ents = self._named_by_head(doc, out)
+        doc.ents = self._named_by_head(doc, _join_dangling(doc, out))
         return doc
 
     def _named_by_head(self, doc: Doc, ents: list[Span]) -> list[Span]:

@@ -272,3 +272,29 @@ def test_a_name_used_as_an_adjective_is_no_actor(extractor: Extractor) -> None:
         extractor, "Ransomware attacks against hospitals in several Allied nations disrupted "
                    "patient care in 2023.").entities}
     assert "Allied" not in names and "ransomware" in names, names
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("The Ministry of Defence and the Ministry of the Interior will establish a joint cell.",
+     "Ministry of Defence"),
+    ("The Cyber Command of the Armed Forces supports the national CSIRT.",
+     "Cyber Command of the Armed Forces"),
+])
+def test_a_name_runs_through_a_term_inside_it(extractor: Extractor, text: str,
+                                              name: str) -> None:
+    """"Defence" is a sector, but in "Ministry of Defence" it ends a body's name."""
+    names = {e.name: e.type for e in _extract(extractor, text).entities}
+    assert names.get(name) == "Actor", names
+    assert not any(n.endswith(" of") for n in names), names
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("The National Cybersecurity Strategy 2024-2028 sets five goals.",
+     "US National Cybersecurity Strategy"),
+    ("The National Cyber Security Centre will lead the implementation.", "NCSC-NL"),
+    ("The National Cyber Security Centre will lead the implementation.", "NCSC-UK"),
+])
+def test_a_generic_title_is_not_linked_to_one_country(extractor: Extractor, text: str,
+                                                      name: str) -> None:
+    """Each country has its own strategy and centre: a bare title links to none of them."""
+    assert name not in {e.name for e in _extract(extractor, text).entities}

@@ -76,6 +76,7 @@ DEFAULT_TYPE_HEADS: dict[str, tuple[str, ...]] = {
         "conclusions", "convention", "roadmap", "guidelines", "resolution",
     ),
     "FundingInstrument": ("fund", "facility", "voucher", "vouchers", "instrument", "budget"),
+    "Event": ("conference", "summit", "meeting"),
 }
 _PREPOSITIONS = {"of", "for", "on", "against", "in", "to", "and", "at"}
 # Registry terms too general to name a threat on their own: only their modified forms count
@@ -426,6 +427,15 @@ def _join_dangling(doc: Doc, ents: list[Span]) -> list[Span]:
             out.append(Span(doc, ent.start, nxt.end, label=ent.label_, span_id=METHOD_NER))
             skip.add(n + 1)
     return out
+
+
+def _modifier_in_name(ent: Span, name: Span, name_type: str) -> bool:
+    """A place ("Riga Cyber Roadmap"), or an acronym opening the name of a thing that is not
+    itself a body ("EU Cyber Commanders Conference"), is part of that name."""
+    if ent.label_ == "Location":
+        return True
+    return (ent.label_ == "Actor" and name_type != "Actor" and ent.start == name.start
+            and all(t.is_upper for t in ent if t.is_alpha))
 
 
 def _located(name: Span) -> bool:
@@ -847,8 +857,8 @@ class NerMapper:
 
     def _named_by_head(self, doc: Doc, ents: list[Span]) -> list[Span]:
         """Add the capitalised names NER missed whose head word gives their type ("Riga Cyber
-        Roadmap", "Vilnius Cyber Guidelines"); a place named inside one is a modifier of the
-        name, any other entity inside keeps the name out."""
+        Roadmap", "EU Cyber Commanders Conference"); a place inside one, or a body's acronym
+        opening it, is a modifier of the name; any other entity inside keeps the name out."""
         owner = {i: e for e in ents for i in range(e.start, e.end)}
         added: list[Span] = []
         dropped: set[Span] = set()
@@ -869,8 +879,8 @@ class NerMapper:
             if etype == "Actor" and _plural_head(run):
                 continue  # "Military Computer Emergency Response Teams": a class of bodies
             inside = {owner[k] for k in range(run.start, run.end) if k in owner}
-            if etype is None or any(e.label_ != "Location" or e.start < run.start
-                                    or e.end > run.end for e in inside):
+            if etype is None or any(e.start < run.start or e.end > run.end
+                                    or not _modifier_in_name(e, run, etype) for e in inside):
                 continue
             core = self.keep(run)
             if core is None or len([t for t in core if t.is_alpha]) < 2 or core.end != run.end:
@@ -1492,6 +1502,12 @@ class RelationExtractor:
         if src.label_ != "Actor":
             # "an operation disrupted the LockBit ransomware group", "the Commission funds X
             # through the DEP": the trigger acts on the source, or the target acts
+            if trigger.dep_ in {"acl", "relcl"} and not (
+                    other.start <= trigger.head.i < other.end
+                    or trigger.left_edge.i <= other.root.i <= trigger.right_edge.i):
+                # "the Commission proposes a Mechanism, financed by the DEP": the clause
+                # speaks of the noun it modifies, not of the sentence's subject
+                return False
             if trigger.lemma_.lower() in _UNDERGOERS:
                 return True  # "hospitals face ransomware", "the ECCC receives funds from"
             return not (_role_under(src, trigger) in {"dobj", "nsubjpass"}

@@ -1224,6 +1224,23 @@ class RelationExtractor:
                               and "respond" in r.triggers), None)
         self._name_sectors: dict[str, tuple[RegistryEntry, ...]] = {}
 
+    def _hostile(self, tok: Token) -> bool:
+        """The verb two subjects share, or the one it leads to, attacks ("target", "hit") or
+        carries out an attack ("continue to conduct malicious activities against Allies"):
+        acting alike is not acting together."""
+        hostile = set(self.targets.triggers) if self.targets is not None else set()
+        while tok.pos_ not in {"VERB", "AUX"} and tok.head.i != tok.i:
+            tok = tok.head
+        verbs = [tok, *(c for c in tok.children if c.dep_ == "xcomp")]
+        for verb in verbs:
+            if verb.lemma_.lower() in hostile:
+                return True
+            for obj in (c for c in verb.children if c.dep_ == "dobj"):
+                preps = _ATTACK_PREPS.get(obj.lemma_.lower(), frozenset())
+                if any(c.dep_ == "prep" and c.lower_ in preps for c in obj.children):
+                    return True
+        return False
+
     def sectors_in_name(self, name: str) -> tuple[RegistryEntry, ...]:
         """Sector registry entries named inside an initiative's own name (cached)."""
         cached = self._name_sectors.get(name)
@@ -1380,7 +1397,8 @@ class RelationExtractor:
                 return x, self.caused.name, y, "pattern"
         conj_pair = _coordinated(a, b) or _coordinated(b, a)
         if conj_pair and self.cooperates is not None \
-                and self.cooperates.allows(a.label_, b.label_) and _joint_subjects(a, b):
+                and self.cooperates.allows(a.label_, b.label_) and _joint_subjects(a, b) \
+                and not self._hostile(lca):
             return a, self.cooperates.name, b, "pattern"
         if conj_pair:
             # "A and B will work together": the verb governing the coordination

@@ -128,6 +128,9 @@ def typed(extractor: Extractor, text: str) -> set[tuple[str, str, str]]:
      ("ENISA", "RESPONDS_TO", "WannaCry")),
     ("The NATO Summit in Vilnius took place on 11 and 12 July 2023.",
      ("NATO Vilnius Summit", "HELD_IN", "Vilnius")),
+    # acting together
+    ("ENISA and Europol conducted a joint exercise in 2024.",
+     ("ENISA", "COOPERATES_WITH", "Europol")),
     # a clause on a noun speaks of that noun
     ("The Commission proposes to set up a Cyber Emergency Mechanism, financed by the Digital "
      "Europe Programme.", ("Digital Europe Programme", "FUNDS", "Cyber Emergency Mechanism")),
@@ -162,6 +165,11 @@ def test_heldout_relation(extractor: Extractor, text: str, expected) -> None:
     ("ENISA works closely with CERT-EU to improve situational awareness, and it contributes "
      "to the EU Cyber Crisis Liaison Organisation Network (EU-CyCLONe).",
      ("CERT-EU", "COOPERATES_WITH", "EU-CyCLONe")),
+    # attacking alike is not acting together
+    ("Russia and the People's Republic of China continue to conduct malicious cyber "
+     "activities against Allies.", ("Russia", "COOPERATES_WITH", "China")),
+    ("Russia and North Korea target the energy sector.",
+     ("Russia", "COOPERATES_WITH", "North Korea")),
     # two partners of one verb are not partners of each other
     ("We will continue to work closely with the European Union, including through the "
      "EU-NATO Joint Declaration, and with industry partners such as Microsoft and Google.",

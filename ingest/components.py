@@ -449,6 +449,12 @@ def _plural_head(name: Span) -> bool:
     return last in _ORG_HEADS and _singular(last) != last
 
 
+# Head words of publications, which the ontology does not model (the registry may still name
+# a series such as the ENISA Threat Landscape).
+_PUBLICATIONS = frozenset({"assessment", "assessments", "report", "reports", "study",
+                           "studies", "survey", "review", "insight", "brief", "briefing"})
+
+
 # NER types a name's head word may overrule: an ORG called "... Act" is a law, a LAW called
 # "... Agency" a body.
 _HEAD_TYPED = frozenset({"Actor", "Initiative", "Event"})
@@ -827,6 +833,8 @@ class NerMapper:
             return None  # "How to Better Manage Cyber Crises": a heading's clause
         if len(core) == 1 and core[0].tag_ == "NNS":
             return None  # "Pledges": a plural common noun in capitals
+        if core[-1].lower_ in _PUBLICATIONS:
+            return None  # "its Threat Assessment": a publication, not a body or initiative
         return core
 
     def __call__(self, doc: Doc) -> Doc:

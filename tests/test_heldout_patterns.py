@@ -314,3 +314,10 @@ def test_a_generic_title_is_not_linked_to_one_country(extractor: Extractor, text
                                                       name: str) -> None:
     """Each country has its own strategy and centre: a bare title links to none of them."""
     assert name not in {e.name for e in _extract(extractor, text).entities}
+
+
+def test_a_publication_is_neither_body_nor_initiative(extractor: Extractor) -> None:
+    names = {e.name for e in _extract(
+        extractor, "The Danish Centre for Cyber Security published its Threat Assessment "
+                   "in March.").entities}
+    assert "Threat Assessment" not in names, names

@@ -1478,6 +1478,8 @@ class RelationExtractor:
         if x.start <= prep.head.i < x.end:
             return True  # "ENISA, together with CERT-EU, ..."
         verb = prep.head if prep.head.lower_ not in _JOINTLY else prep.head.head
+        while verb.dep_ in {"dobj", "pobj", "prep"} and verb.head.i != verb.i:
+            verb = verb.head  # "implements the strand of the programme together with Y"
         return x.root.dep_ in {"nsubj", "nsubjpass"} and x.root.head.i == verb.i
 
     def _roles_fit(self, rel, directed, trigger: Token, a: Span,

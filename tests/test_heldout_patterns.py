@@ -131,6 +131,10 @@ def typed(extractor: Extractor, text: str) -> set[tuple[str, str, str]]:
     # acting together
     ("ENISA and Europol conducted a joint exercise in 2024.",
      ("ENISA", "COOPERATES_WITH", "Europol")),
+    ("The European Cybersecurity Competence Centre implements the cybersecurity strand of the "
+     "programme together with the National Coordination Centres.",
+     ("European Cybersecurity Competence Centre", "COOPERATES_WITH",
+      "Network of National Coordination Centres")),
     # a clause on a noun speaks of that noun
     ("The Commission proposes to set up a Cyber Emergency Mechanism, financed by the Digital "
      "Europe Programme.", ("Digital Europe Programme", "FUNDS", "Cyber Emergency Mechanism")),

@@ -1540,6 +1540,8 @@ class RelationExtractor:
                 return True  # "hospitals face ransomware", "the ECCC receives funds from"
             return not (_role_under(src, trigger) in {"dobj", "nsubjpass"}
                         or _role_under(other, trigger) == "nsubj")
+        if _framing(other, trigger):
+            return False  # "under the Cyber Solidarity Act, the Reserve is operated by ENISA"
         if trigger.lemma_.lower() in _ATTRIBUTORS and src.root.dep_ == "nsubj" \
                 and src.root.head.i == trigger.i:
             return False  # "the EU attributed the attack to Russia": the EU only attributes
@@ -1662,6 +1664,26 @@ def _ancestors(token: Token) -> list[Token]:
 
 # Verbs whose subject undergoes the relation rather than drives it.
 _UNDERGOERS = frozenset({"face", "receive", "suffer", "experience", "endure", "get", "obtain"})
+
+
+def _framing(ent: Span, verb: Token) -> bool:
+    """`ent` is the frame the verb acts within ("under the Act", "pursuant to the Directive"),
+    not what it acts on."""
+    verbs = {verb.i}
+    while verb.dep_ == "conj" and verb.head.i != verb.i:
+        verb = verb.head
+        verbs.add(verb.i)
+    root = ent.root
+    while root.dep_ == "conj" and root.head.i != root.i:
+        root = root.head
+    prep = root.head
+    if root.dep_ != "pobj" or prep.lower_ not in {"under", "within", "pursuant", "to"}:
+        return False
+    if prep.lower_ == "to":
+        prep = prep.head  # "pursuant to"
+        if prep.lower_ != "pursuant":
+            return False
+    return prep.head.i in verbs
 
 
 def _role_under(ent: Span, verb: Token) -> str | None:

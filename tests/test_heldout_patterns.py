@@ -135,6 +135,8 @@ def typed(extractor: Extractor, text: str) -> set[tuple[str, str, str]]:
      "programme together with the National Coordination Centres.",
      ("European Cybersecurity Competence Centre", "COOPERATES_WITH",
       "Network of National Coordination Centres")),
+    ("Under the Cyber Solidarity Act, the EU Cybersecurity Reserve will be financed with EUR 60 "
+     "million and operated by ENISA.", ("ENISA", "LEADS", "EU-level cyber reserve")),
     # a clause on a noun speaks of that noun
     ("The Commission proposes to set up a Cyber Emergency Mechanism, financed by the Digital "
      "Europe Programme.", ("Digital Europe Programme", "FUNDS", "Cyber Emergency Mechanism")),
@@ -169,6 +171,9 @@ def test_heldout_relation(extractor: Extractor, text: str, expected) -> None:
     ("ENISA works closely with CERT-EU to improve situational awareness, and it contributes "
      "to the EU Cyber Crisis Liaison Organisation Network (EU-CyCLONe).",
      ("CERT-EU", "COOPERATES_WITH", "EU-CyCLONe")),
+    # the legal frame a verb acts within is not what it acts on
+    ("Under the Cyber Solidarity Act, the EU Cybersecurity Reserve will be financed with EUR 60 "
+     "million and operated by ENISA.", ("ENISA", "LEADS", "Cyber Solidarity Act")),
     # attacking alike is not acting together
     ("Russia and the People's Republic of China continue to conduct malicious cyber "
      "activities against Allies.", ("Russia", "COOPERATES_WITH", "China")),

@@ -841,6 +841,12 @@ class NerMapper:
         if self.mapping is None:
             self.initialize()
         assert self.mapping is not None
+        for tok in doc:
+            if tok.is_upper and tok.lower_ in _OPERATIVE:
+                # the tagger reads "ENCOURAGES the Commission to ..." as a name; the rules
+                # after it need the verb ("encourage" controls who does what follows)
+                tok.pos_, tok.tag_ = "VERB", "VBZ"
+                tok.lemma_ = tok.lower_[:-2] if tok.lower_.endswith("sses") else tok.lower_[:-1]
         out = []
         for ent in doc.ents:
             if ent.label_ in self.types:
@@ -1539,7 +1545,8 @@ class RelationExtractor:
             if trigger.lemma_.lower() in _UNDERGOERS:
                 return True  # "hospitals face ransomware", "the ECCC receives funds from"
             return not (_role_under(src, trigger) in {"dobj", "nsubjpass"}
-                        or _role_under(other, trigger) == "nsubj")
+                        or (_verb_subject(other, trigger)
+                            and _role_under(other, trigger) != "nsubjpass"))
         if _framing(other, trigger):
             return False  # "under the Cyber Solidarity Act, the Reserve is operated by ENISA"
         if trigger.lemma_.lower() in _ATTRIBUTORS and src.root.dep_ == "nsubj" \
@@ -1696,15 +1703,22 @@ def _role_under(ent: Span, verb: Token) -> str | None:
 
 
 def _verb_subject(ent: Span, verb: Token) -> bool:
-    """`ent` (or the list it ends) is the subject of `verb`, or of the verb `verb` completes
-    ("CrowdStrike continues to provide ...")."""
-    verbs = {verb.i}
-    while verb.dep_ == "xcomp" and verb.head.i != verb.i:
-        verb = verb.head
-        verbs.add(verb.i)
+    """`ent` (or the list it ends) is the subject of `verb`, of the verb `verb` completes
+    ("CrowdStrike continues to provide ..."), or the object that controls it ("INVITES the
+    Commission to strengthen ...")."""
     root = ent.root
     while root.dep_ == "conj" and root.head.i != root.i:
         root = root.head
+    verbs = {verb.i}
+    while True:
+        if verb.lemma_.lower() in _OBJECT_CONTROL:
+            controller = _object_of(verb)
+            if controller is not None and root.i == controller.i:
+                return True
+        if verb.dep_ not in {"xcomp", "advcl"} or verb.head.i == verb.i:
+            break
+        verb = verb.head
+        verbs.add(verb.i)
     return root.dep_ in {"nsubj", "nsubjpass"} and root.head.i in verbs
 
 

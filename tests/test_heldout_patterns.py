@@ -128,6 +128,13 @@ def typed(extractor: Extractor, text: str) -> set[tuple[str, str, str]]:
      ("ENISA", "RESPONDS_TO", "WannaCry")),
     ("The NATO Summit in Vilnius took place on 11 and 12 July 2023.",
      ("NATO Vilnius Summit", "HELD_IN", "Vilnius")),
+    # the object of an operative verb in capitals does what follows
+    ("2. INVITES the High Representative and the Commission to strengthen cooperation with "
+     "NATO, in particular in the areas of situational awareness and exercises.",
+     ("European Commission", "COOPERATES_WITH", "NATO")),
+    ("2. INVITES the High Representative and the Commission to strengthen cooperation with "
+     "NATO, in particular in the areas of situational awareness and exercises.",
+     ("High Representative", "COOPERATES_WITH", "NATO")),
     # acting together
     ("ENISA and Europol conducted a joint exercise in 2024.",
      ("ENISA", "COOPERATES_WITH", "Europol")),
@@ -174,6 +181,11 @@ def test_heldout_relation(extractor: Extractor, text: str, expected) -> None:
     # the legal frame a verb acts within is not what it acts on
     ("Under the Cyber Solidarity Act, the EU Cybersecurity Reserve will be financed with EUR 60 "
      "million and operated by ENISA.", ("ENISA", "LEADS", "Cyber Solidarity Act")),
+    # the Commission is encouraged to fund others, it is not funded
+    ("4. WELCOMES the work of the European Cyber Security Organisation (ECSO) and the European "
+     "Cybersecurity Competence Centre, and ENCOURAGES the Commission to support them through "
+     "the Digital Europe Programme.", ("Digital Europe Programme", "FUNDS",
+                                       "European Commission")),
     # attacking alike is not acting together
     ("Russia and the People's Republic of China continue to conduct malicious cyber "
      "activities against Allies.", ("Russia", "COOPERATES_WITH", "China")),

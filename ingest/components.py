@@ -1526,6 +1526,11 @@ class RelationExtractor:
                 if not _subject_of(other, other_side, trigger, passive_ok=True):
                     return False
                 other, other_side = src, src_side
+            head = other.root
+            while head.dep_ == "conj" and head.head.i != head.i:
+                head = head.head
+            if head.dep_ in {"nsubj", "nsubjpass"} and head.head.i != trigger.i:
+                return False  # "..., while EU-CyCLONe assessed its impact": its own clause
             # a partner further down a list ("with ENISA, Europol and CERT-EU") is as close
             chain = [other.root, *[t for t in other_side
                                    if t.i != trigger.i and t.dep_ != "conj"]]

@@ -191,6 +191,9 @@ def test_heldout_relation(extractor: Extractor, text: str, expected) -> None:
      "activities against Allies.", ("Russia", "COOPERATES_WITH", "China")),
     ("Russia and North Korea target the energy sector.",
      ("Russia", "COOPERATES_WITH", "North Korea")),
+    # the subject of another clause is not a partner
+    ("ENISA and the CSIRTs Network exchanged information on the incident, while EU-CyCLONe "
+     "assessed its impact on essential entities.", ("ENISA", "COOPERATES_WITH", "EU-CyCLONe")),
     # two partners of one verb are not partners of each other
     ("We will continue to work closely with the European Union, including through the "
      "EU-NATO Joint Declaration, and with industry partners such as Microsoft and Google.",

@@ -1468,9 +1468,7 @@ class RelationExtractor:
     @staticmethod
     def _jointly(x: Span, y: Span) -> bool:
         """x is the subject of a verb that y joins "jointly / together with" (or "alongside")."""
-        tok = y.root
-        while tok.dep_ == "conj" and tok.head.i != tok.i:
-            tok = tok.head
+        tok = _list_head(y.root)
         prep = tok.head
         if tok.dep_ != "pobj" or prep.dep_ != "prep":
             return False
@@ -1496,9 +1494,7 @@ class RelationExtractor:
         if trigger.pos_ == "ADJ" and trigger.dep_ in {"amod", "acl", "appos"}:
             # "the individuals responsible for NotPetya": an attributive adjective describes
             # the noun it modifies, which must be one of the pair
-            holder = trigger.head
-            while holder.dep_ == "conj" and holder.head.i != holder.i:
-                holder = holder.head
+            holder = _list_head(trigger.head)
             return any(e.start <= holder.i < e.end for e in (directed[0], directed[2]))
         if trigger.pos_ not in {"VERB", "AUX"}:
             if lca is not None and lca.pos_ in {"VERB", "AUX"} and lca.i != trigger.i:
@@ -1526,9 +1522,7 @@ class RelationExtractor:
                 if not _subject_of(other, other_side, trigger, passive_ok=True):
                     return False
                 other, other_side = src, src_side
-            head = other.root
-            while head.dep_ == "conj" and head.head.i != head.i:
-                head = head.head
+            head = _list_head(other.root)
             if head.dep_ in {"nsubj", "nsubjpass"} and head.head.i != trigger.i:
                 return False  # "..., while EU-CyCLONe assessed its impact": its own clause
             # a partner further down a list ("with ENISA, Europol and CERT-EU") is as close
@@ -1674,6 +1668,13 @@ def _ancestors(token: Token) -> list[Token]:
     return out
 
 
+def _list_head(token: Token) -> Token:
+    """The first item of the coordination `token` ends ("ENISA, Europol and CERT-EU")."""
+    while token.dep_ == "conj" and token.head.i != token.i:
+        token = token.head
+    return token
+
+
 # Verbs whose subject undergoes the relation rather than drives it.
 _UNDERGOERS = frozenset({"face", "receive", "suffer", "experience", "endure", "get", "obtain"})
 
@@ -1685,9 +1686,7 @@ def _framing(ent: Span, verb: Token) -> bool:
     while verb.dep_ == "conj" and verb.head.i != verb.i:
         verb = verb.head
         verbs.add(verb.i)
-    root = ent.root
-    while root.dep_ == "conj" and root.head.i != root.i:
-        root = root.head
+    root = _list_head(ent.root)
     prep = root.head
     if root.dep_ != "pobj" or prep.lower_ not in {"under", "within", "pursuant", "to"}:
         return False
@@ -1711,9 +1710,7 @@ def _verb_subject(ent: Span, verb: Token) -> bool:
     """`ent` (or the list it ends) is the subject of `verb`, of the verb `verb` completes
     ("CrowdStrike continues to provide ..."), or the object that controls it ("INVITES the
     Commission to strengthen ...")."""
-    root = ent.root
-    while root.dep_ == "conj" and root.head.i != root.i:
-        root = root.head
+    root = _list_head(ent.root)
     verbs = {verb.i}
     while True:
         if verb.lemma_.lower() in _OBJECT_CONTROL:
@@ -1766,9 +1763,7 @@ def _subject_of(ent: Span, side: list[Token], trigger: Token, passive_ok: bool =
 def _joint_subjects(a: Span, b: Span) -> bool:
     """A and B coordinated as the subject of one verb: they act together."""
     first = a if a.start < b.start else b
-    tok = first.root
-    while tok.dep_ == "conj" and tok.head.i != tok.i:
-        tok = tok.head
+    tok = _list_head(first.root)
     return tok.dep_ in {"nsubj", "nsubjpass"} or (tok.dep_ == "pobj" and tok.head.dep_ == "agent")
 
 

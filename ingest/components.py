@@ -1236,18 +1236,18 @@ class RelationExtractor:
         self.responds = next((r for r in self.relation_types
                               if "Actor" in r.sources and r.targets == {"Event"}
                               and "respond" in r.triggers), None)
+        self.attack_verbs = frozenset(self.targets.triggers if self.targets else ())
         self._name_sectors: dict[str, tuple[RegistryEntry, ...]] = {}
 
     def _hostile(self, tok: Token) -> bool:
         """The verb two subjects share, or the one it leads to, attacks ("target", "hit") or
         carries out an attack ("continue to conduct malicious activities against Allies"):
         acting alike is not acting together."""
-        hostile = set(self.targets.triggers) if self.targets is not None else set()
         while tok.pos_ not in {"VERB", "AUX"} and tok.head.i != tok.i:
             tok = tok.head
         verbs = [tok, *(c for c in tok.children if c.dep_ == "xcomp")]
         for verb in verbs:
-            if verb.lemma_.lower() in hostile:
+            if verb.lemma_.lower() in self.attack_verbs:
                 return True
             for obj in (c for c in verb.children if c.dep_ == "dobj"):
                 preps = _ATTACK_PREPS.get(obj.lemma_.lower(), frozenset())
@@ -1487,7 +1487,7 @@ class RelationExtractor:
         return x.root.dep_ in {"nsubj", "nsubjpass"} and x.root.head.i == verb.i
 
     def _roles_fit(self, rel, directed, trigger: Token, a: Span,
-                   side_a: list[Token], side_b: list[Token], lca: Token | None = None) -> bool:
+                   side_a: list[Token], side_b: list[Token], lca: Token) -> bool:
         """Verbal triggers need the acting Actor as subject (or passive agent), a symmetric
         verb needs its partner close by ("cooperate with X", "assist X"), and a noun under a
         verb ties its own side to that verb's subject only."""
@@ -1497,7 +1497,7 @@ class RelationExtractor:
             holder = _list_head(trigger.head)
             return any(e.start <= holder.i < e.end for e in (directed[0], directed[2]))
         if trigger.pos_ not in {"VERB", "AUX"}:
-            if lca is not None and lca.pos_ in {"VERB", "AUX"} and lca.i != trigger.i:
+            if lca.pos_ in {"VERB", "AUX"} and lca.i != trigger.i:
                 # under a verb, the noun ties its own side to the verb's subject ("ENISA
                 # provides support to X"), not to another object ("work with the EU ... and
                 # with partners such as Microsoft")
